@@ -1,0 +1,1 @@
+"""signalkit package."""

@@ -1,0 +1,3 @@
+"""Package version (single source for pyproject and the store's provenance)."""
+
+__version__ = "0.1.0"
