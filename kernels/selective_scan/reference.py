@@ -1,0 +1,65 @@
+"""PyTorch reference (and CPU path) of the Mamba-1 selective scan (``selective_scan_ref`` semantics)."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+def expand_groups(BC: torch.Tensor, Dm: int) -> torch.Tensor:
+    """``(Bt, N, L)`` or ``(Bt, G, N, L)`` -> ``(Bt, Dm, N, L)`` (channel ``d`` uses group ``d // (Dm // G)``)."""
+    if BC.dim() == 3:
+        return BC.unsqueeze(1).expand(BC.shape[0], Dm, *BC.shape[1:])
+    G = BC.shape[1]
+    return BC.repeat_interleave(Dm // G, dim=1)
+
+
+def selective_scan_reference(
+    u: torch.Tensor,
+    delta: torch.Tensor,
+    A: torch.Tensor,
+    B: torch.Tensor,
+    C: torch.Tensor,
+    D: torch.Tensor | None = None,
+    z: torch.Tensor | None = None,
+    delta_bias: torch.Tensor | None = None,
+    delta_softplus: bool = False,
+) -> torch.Tensor:
+    """Sequential selective scan; computes in float32 (float64 if given), returns ``u.dtype``.
+
+    Args:
+        u, delta: ``(Bt, Dm, L)``.
+        A: ``(Dm, N)`` real.
+        B, C: ``(Bt, N, L)`` or ``(Bt, G, N, L)`` with ``Dm % G == 0``.
+        D: ``(Dm,)`` or None. z: ``(Bt, Dm, L)`` or None. delta_bias: ``(Dm,)`` or None.
+
+    Returns:
+        y ``(Bt, Dm, L)``:
+        ``h_t = exp(dt_t A) h_{t-1} + dt_t B_t u_t``, ``y_t = <C_t, h_t> + D u_t``, ``y *= silu(z)``,
+        with ``dt = softplus(delta + delta_bias)`` when ``delta_softplus`` else ``delta + delta_bias``.
+    """
+    dtype_in = u.dtype
+    work = torch.promote_types(u.dtype, torch.float32)
+    for t in (delta, A, B, C):
+        work = torch.promote_types(work, t.dtype)
+    u, delta, A = u.to(work), delta.to(work), A.to(work)
+    if delta_bias is not None:
+        delta = delta + delta_bias.to(work).unsqueeze(-1)
+    if delta_softplus:
+        delta = F.softplus(delta)
+    Bt, Dm, L = u.shape
+    Bx = expand_groups(B.to(work), Dm)  # (Bt, Dm, N, L)
+    Cx = expand_groups(C.to(work), Dm)
+    dA = torch.exp(delta.unsqueeze(2) * A.unsqueeze(-1))  # (Bt, Dm, N, L)
+    dBu = (delta * u).unsqueeze(2) * Bx  # (Bt, Dm, N, L)
+    h = u.new_zeros(Bt, Dm, A.shape[1])
+    ys = []
+    for t in range(L):
+        h = dA[..., t] * h + dBu[..., t]
+        ys.append((h * Cx[..., t]).sum(-1))
+    y = torch.stack(ys, dim=-1)
+    if D is not None:
+        y = y + D.to(work).unsqueeze(-1) * u
+    if z is not None:
+        y = y * F.silu(z.to(work))
+    return y.to(dtype_in)
