@@ -1,0 +1,190 @@
+"""EEG, MEG and iEEG files through ``mne.io.read_raw`` -> Recording.
+
+One path for EDF, BDF, GDF, FIF, BrainVision and EEGLAB. Channel names are normalised to a
+standard montage's spelling (``Fc5.`` -> ``FC5``); positions come from the file or, when the
+file has none, from a named standard montage. MEG keeps magnetometers and gradiometers apart
+with their positions and coil orientations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import mne
+import numpy as np
+import xarray as xr
+
+from signalkit.errors import ConfigError, InputError
+from signalkit.io.identity import parse_identity
+from signalkit.io.mne_preprocess import SensorPreprocess
+from signalkit.io.montage import canonical_names, montage_positions
+from signalkit.recording import (
+    events_dataset,
+    file_sha256,
+    sensor_recording,
+    validate_recording,
+)
+
+EXTENSIONS = (".edf", ".bdf", ".gdf", ".fif", ".fif.gz", ".vhdr", ".set")
+DEFAULT_PICKS = {
+    "eeg": ("eeg",),
+    "meg": ("mag", "grad"),
+    "ieeg": ("seeg", "ecog", "dbs"),
+}
+_IGNORED_ANNOTATIONS = ("bad", "edge")
+_READ_BLOCK = 1 << 20  # samples x channels read per block, bounds peak memory
+
+
+def _open_raw(path: Path) -> mne.io.BaseRaw:
+    if not path.exists():
+        raise InputError(f"{path}: file not found")
+    if not any(str(path).lower().endswith(ext) for ext in EXTENSIONS):
+        raise InputError(
+            f"{path}: unknown extension for a sensor recording (known: {', '.join(EXTENSIONS)})"
+        )
+    try:
+        return mne.io.read_raw(path, preload=False, verbose="error")
+    except Exception as err:  # MNE raises many types for corrupt files
+        msg = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise InputError(f"{path}: cannot read the file ({type(err).__name__}: {msg})") from None
+
+
+def _events(raw: mne.io.BaseRaw, source: str, stim_channel: str | None) -> dict[str, xr.DataArray]:
+    """Events from annotations (preferred) or from a stim channel, onsets relative to sample 0."""
+    sfreq = raw.info["sfreq"]
+    ann = raw.annotations
+    keep = [i for i, d in enumerate(ann.description) if not d.lower().startswith(_IGNORED_ANNOTATIONS)]
+    if source in ("auto", "annotations") and keep:
+        onsets = np.asarray(ann.onset)[keep]
+        idx = raw.time_as_index(onsets, use_rounding=True, origin=ann.orig_time)
+        return events_dataset(
+            idx / sfreq, np.asarray(ann.duration)[keep], np.asarray(ann.description)[keep]
+        )
+    stim_names = [raw.ch_names[i] for i in mne.pick_types(raw.info, stim=True)]
+    if stim_channel is not None and stim_channel not in raw.ch_names:
+        raise ConfigError(f"events.stim_channel: {stim_channel!r} is not a channel of the file")
+    if source in ("auto", "stim") and (stim_channel or stim_names):
+        found = mne.find_events(
+            raw, stim_channel=stim_channel or stim_names, shortest_event=1,
+            consecutive=True, verbose="error",
+        )
+        found = found[found[:, 2] != 0]
+        return events_dataset(
+            (found[:, 0] - raw.first_samp) / sfreq, np.zeros(len(found)), found[:, 2].astype(str)
+        )
+    if source not in ("auto", "annotations", "stim", "none"):
+        raise ConfigError(f"events.source: expected auto|annotations|stim|none, got {source!r}")
+    return events_dataset([], [], [])
+
+
+def _normalise_names(raw: mne.io.BaseRaw, montage: str) -> None:
+    eeg = [raw.ch_names[i] for i in mne.pick_types(raw.info, eeg=True, exclude=[])]
+    mapping = canonical_names(eeg, montage)
+    taken = set(raw.ch_names) - set(mapping)
+    clean = {}
+    for old, new in mapping.items():
+        if new != old and new not in taken:
+            clean[old] = new
+            taken.add(new)
+    if clean:
+        raw.rename_channels(clean, verbose="error")
+
+
+def _positions(raw: mne.io.BaseRaw, picks: np.ndarray, montage: str | None, force: bool) -> np.ndarray:
+    locs = np.array([raw.info["chs"][i]["loc"][:3] for i in picks], dtype=np.float64)
+    missing = ~np.isfinite(locs).all(axis=1) | (np.abs(locs).sum(axis=1) == 0)
+    if montage is not None:
+        names = [raw.ch_names[i] for i in picks]
+        is_eeg = np.array([raw.info["chs"][i]["kind"] == mne.io.constants.FIFF.FIFFV_EEG_CH for i in picks])
+        std = montage_positions(names, montage)
+        use = is_eeg & (missing | force)
+        locs[use] = std[use]
+        missing = missing & ~use
+    locs[missing] = np.nan
+    return locs
+
+
+def _orientations(raw: mne.io.BaseRaw, picks: np.ndarray) -> np.ndarray | None:
+    types = raw.get_channel_types(picks=picks)
+    if not any(t in ("mag", "grad") for t in types):
+        return None
+    ori = np.full((len(picks), 3), np.nan)
+    for row, i in enumerate(picks):
+        if types[row] in ("mag", "grad"):
+            ori[row] = raw.info["chs"][i]["loc"][9:12]
+    return ori
+
+
+def _read_data(raw: mne.io.BaseRaw, picks: np.ndarray) -> np.ndarray:
+    """``(C, T)`` float32, read in blocks so peak memory stays near the float32 result."""
+    out = np.empty((len(picks), raw.n_times), dtype=np.float32)
+    step = max(1, _READ_BLOCK // max(1, len(picks)))
+    for start in range(0, raw.n_times, step):
+        stop = min(raw.n_times, start + step)
+        out[:, start:stop] = raw.get_data(picks=picks, start=start, stop=stop, verbose="error")
+    return out
+
+
+def read_sensor(
+    path: str | Path,
+    *,
+    modality: str = "eeg",
+    montage: str | None = "auto",
+    picks: Sequence[str] | None = None,
+    preprocess: dict | SensorPreprocess | None = None,
+    events: dict | None = None,
+    subject_pattern: str | None = None,
+    ieeg_type: str = "seeg",
+) -> xr.Dataset:
+    """Read an EEG/MEG/iEEG file into a Recording (``signal (channel, time)`` float32, SI units).
+
+    Args:
+        path: EDF/BDF/GDF/FIF/BrainVision (.vhdr)/EEGLAB (.set) file.
+        modality: ``eeg``, ``meg`` or ``ieeg`` (selects the default channel picks).
+        montage: ``"auto"`` (file positions, else ``standard_1005`` by name), a builtin MNE
+            montage name (its positions replace the file's for EEG channels) or ``None``.
+        picks: channel types to keep (default: the modality's data channels).
+        preprocess: :class:`SensorPreprocess` fields (band-pass, notch, resample, reference).
+        events: ``{"source": "auto"|"annotations"|"stim"|"none", "stim_channel": name}``.
+        subject_pattern: regex with named groups ``subject``/``session``/``run``.
+        ieeg_type: type given to channels an iEEG file declares as EEG (EDF has no iEEG type).
+    """
+    path = Path(path)
+    if modality not in DEFAULT_PICKS:
+        raise ConfigError(f"modality: {modality!r} is not a sensor modality ({', '.join(DEFAULT_PICKS)})")
+    raw = _open_raw(path)
+    ev_cfg = {"source": "auto", "stim_channel": None, **(events or {})}
+    ev = _events(raw, ev_cfg["source"], ev_cfg["stim_channel"])
+    if modality == "ieeg" and not mne.pick_types(raw.info, seeg=True, ecog=True, dbs=True).size:
+        raw.set_channel_types({n: ieeg_type for n in raw.ch_names if raw.get_channel_types([n])[0] == "eeg"}, verbose="error")
+    montage_name = None
+    if montage not in (None, "none"):
+        montage_name = "standard_1005" if montage == "auto" else str(montage)
+        _normalise_names(raw, montage_name)
+    prep = preprocess if isinstance(preprocess, SensorPreprocess) else SensorPreprocess(**(preprocess or {}))
+    wanted = tuple(picks) if picks else DEFAULT_PICKS[modality]
+    pick_idx = np.array([i for i, t in enumerate(raw.get_channel_types()) if t in wanted], dtype=int)
+    if pick_idx.size == 0:
+        raise InputError(
+            f"{path}: no channels of type {', '.join(wanted)} (file has {', '.join(sorted(set(raw.get_channel_types())))})"
+        )
+    raw = prep.apply(raw)
+    pick_idx = np.array([raw.ch_names.index(n) for n in np.asarray(raw.ch_names)[pick_idx]], dtype=int)
+    data = _read_data(raw, pick_idx)
+    ident = parse_identity(path, subject_pattern)
+    rec = sensor_recording(
+        data,
+        sfreq=raw.info["sfreq"],
+        ch_names=[raw.ch_names[i] for i in pick_idx],
+        ch_types=raw.get_channel_types(picks=pick_idx),
+        pos=_positions(raw, pick_idx, montage_name, force=montage not in (None, "none", "auto")),
+        ori=_orientations(raw, pick_idx),
+        events=ev,
+        source=str(path.resolve()),
+        sha256=file_sha256(path),
+        attrs={"modality": modality},
+        **ident,
+    )
+    validate_recording(rec, modality, name=str(path))
+    return rec

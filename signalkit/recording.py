@@ -1,0 +1,144 @@
+"""The Recording contract: one file (or file set) as an ``xarray.Dataset``.
+
+Every reader returns a Dataset whose data variable is ``signal``; events, where a modality has
+them, are variables along the dimension ``event`` (``event_onset_s``, ``event_duration_s``,
+``event_label``); scalar metadata are attrs (``subject``, ``session``, ``run``, ``source``,
+``sha256`` and per-modality ones such as ``sfreq``). See DESIGN.md section 3.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from signalkit.errors import InputError
+
+SIGNAL = "signal"
+EVENT_DIM = "event"
+EVENT_VARS = ("event_onset_s", "event_duration_s", "event_label")
+MODALITY_DIMS = {
+    "eeg": ("channel", "time"),
+    "meg": ("channel", "time"),
+    "ieeg": ("channel", "time"),
+    "fmri": ("time", "x", "y", "z"),
+    "weather": ("time", "variable", "lat", "lon"),
+    "video": ("time", "channel", "height", "width"),
+}
+SENSOR_MODALITIES = ("eeg", "meg", "ieeg")
+IDENTITY_ATTRS = ("subject", "session", "run", "source", "sha256")
+
+
+def file_sha256(path: str | os.PathLike, chunk_bytes: int = 1 << 22) -> str:
+    """Return the hex sha256 of a file's bytes (streamed, constant memory)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk_bytes):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def events_dataset(
+    onset_s: Sequence[float], duration_s: Sequence[float], label: Sequence[str]
+) -> dict[str, xr.DataArray]:
+    """Build the three event variables along dim ``event`` (each of shape ``(E,)``)."""
+    onset = np.asarray(onset_s, dtype=np.float64).reshape(-1)
+    duration = np.asarray(duration_s, dtype=np.float64).reshape(-1)
+    labels = np.asarray([str(v) for v in label], dtype=str).reshape(-1)
+    if not (len(onset) == len(duration) == len(labels)):
+        raise ValueError("event onset, duration and label must have the same length")
+    if labels.dtype.itemsize == 0:  # no events: keep a valid unicode dtype
+        labels = labels.astype("<U1")
+    return {
+        "event_onset_s": xr.DataArray(onset, dims=(EVENT_DIM,)),
+        "event_duration_s": xr.DataArray(duration, dims=(EVENT_DIM,)),
+        "event_label": xr.DataArray(labels, dims=(EVENT_DIM,)),
+    }
+
+
+def sensor_recording(
+    data: np.ndarray,
+    *,
+    sfreq: float,
+    ch_names: Sequence[str],
+    ch_types: Sequence[str],
+    pos: np.ndarray,
+    ori: np.ndarray | None = None,
+    events: dict[str, xr.DataArray] | None = None,
+    subject: str = "",
+    session: str = "",
+    run: str = "",
+    source: str = "",
+    sha256: str = "",
+    attrs: dict | None = None,
+) -> xr.Dataset:
+    """Assemble an EEG/MEG/iEEG Recording.
+
+    Args:
+        data: ``(C, T)`` signal in SI units (V, T, T/m); stored as float32.
+        sfreq: sampling rate in Hz.
+        ch_names, ch_types: ``C`` names and MNE channel types (``eeg``, ``mag``, ``grad``, ...).
+        pos: ``(C, 3)`` sensor positions in metres (NaN where unknown).
+        ori: optional ``(C, 3)`` sensor orientation (MEG coil normal), NaN where not applicable.
+        events: the variables returned by :func:`events_dataset`.
+    """
+    data = np.asarray(data, dtype=np.float32)
+    n_ch = data.shape[0]
+    pos = np.asarray(pos, dtype=np.float64).reshape(n_ch, 3)
+    coords = {
+        "channel": np.asarray(list(ch_names), dtype=str),
+        "ch_type": ("channel", np.asarray(list(ch_types), dtype=str)),
+        "pos": (("channel", "xyz"), pos),
+        "xyz": np.asarray(["x", "y", "z"]),
+    }
+    if ori is not None:
+        coords["ori"] = (("channel", "xyz"), np.asarray(ori, dtype=np.float64).reshape(n_ch, 3))
+    ds = xr.Dataset({SIGNAL: (("channel", "time"), data)}, coords=coords)
+    if events is None:
+        events = events_dataset([], [], [])
+    ds = ds.assign(events)
+    ds.attrs.update(
+        sfreq=float(sfreq), subject=str(subject), session=str(session), run=str(run),
+        source=str(source), sha256=str(sha256), **(attrs or {}),
+    )
+    return ds
+
+
+def validate_recording(ds: xr.Dataset, modality: str, name: str = "") -> None:
+    """Check a Recording against the contract; raise :class:`InputError` naming ``name``.
+
+    Rejects a missing ``signal`` variable, wrong dims, an empty signal and NaN/Inf values
+    (modalities with a fixed ``mask`` variable may hold NaN only where the mask is False).
+    """
+    where = name or ds.attrs.get("source", "<recording>")
+    if SIGNAL not in ds:
+        raise InputError(f"{where}: the recording has no '{SIGNAL}' variable")
+    dims = MODALITY_DIMS.get(modality)
+    sig = ds[SIGNAL]
+    if dims is not None and tuple(sig.dims) != dims:
+        raise InputError(f"{where}: '{SIGNAL}' has dims {sig.dims}, expected {dims} for {modality}")
+    if sig.size == 0:
+        raise InputError(f"{where}: the signal is empty (shape {tuple(sig.shape)})")
+    for key in IDENTITY_ATTRS:
+        ds.attrs.setdefault(key, "")
+    if modality in SENSOR_MODALITIES:
+        if not np.isfinite(ds.attrs.get("sfreq", np.nan)) or ds.attrs["sfreq"] <= 0:
+            raise InputError(f"{where}: invalid sampling rate {ds.attrs.get('sfreq')!r}")
+        values = np.asarray(sig.values)
+        if not np.isfinite(values).all():
+            bad = np.unique(np.nonzero(~np.isfinite(values))[0])
+            names = [str(c) for c in ds["channel"].values[bad][:5]]
+            raise InputError(f"{where}: NaN or Inf in the signal of channel(s) {', '.join(names)}")
+
+
+def source_name(path: str | os.PathLike) -> str:
+    """A short, filesystem-safe name for a source file (its stem without compound suffixes)."""
+    name = Path(path).name
+    for suffix in (".nii.gz", ".tar.gz"):
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return Path(name).stem

@@ -1,0 +1,271 @@
+"""The zarr store: many Recordings in one store, one group per recording.
+
+Layout (zarr format 3, local path or any fsspec URL)::
+
+    store.zarr/
+      zarr.json            root attrs: schema_version, signalkit_version, modality,
+                           config_hash, config, recordings {id: provenance}
+      <recording id>/      one xarray Dataset (signal chunked along time, events, coords)
+
+Writes go to a temporary sibling path that is moved into place at the end, so an interrupted
+ingest leaves the previous store (or none) intact. Re-ingesting with the same config copies the
+groups of unchanged inputs (same sha256) instead of reading them again; a different config
+rebuilds everything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import uuid
+import warnings
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+import fsspec
+import numpy as np
+import xarray as xr
+import zarr
+
+from signalkit.errors import InputError, SignalkitError, StoreError
+from signalkit.recording import SIGNAL, file_sha256, source_name, validate_recording
+from signalkit.version import __version__
+
+SCHEMA_VERSION = 1
+_TARGET_CHUNK_BYTES = 1 << 19  # ~0.5 MB: a window read touches one or two chunks
+
+
+def config_hash(modality: str, config: Mapping[str, Any]) -> str:
+    """Stable hash of everything that changes a store's content (modality, reader config, schema)."""
+    blob = json.dumps({"modality": modality, "config": config, "schema": SCHEMA_VERSION},
+                      sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def _fs(path: str) -> tuple[fsspec.AbstractFileSystem, str]:
+    return fsspec.core.url_to_fs(str(path))
+
+
+def _recording_id(path: str, sha: str, taken: set[str]) -> str:
+    base = "".join(c if c.isalnum() or c in "-_." else "_" for c in source_name(path))
+    rid = base
+    if rid in taken:
+        rid = f"{base}-{sha[:8]}"
+    taken.add(rid)
+    return rid
+
+
+def _time_chunks(ds: xr.Dataset) -> dict:
+    """Encoding that chunks ``signal`` along ``time`` into ~0.5 MB uncompressed chunks of whole frames."""
+    sig = ds[SIGNAL]
+    frame = int(np.prod([n for d, n in sig.sizes.items() if d != "time"])) * sig.dtype.itemsize
+    t_chunk = int(max(1, min(sig.sizes["time"], _TARGET_CHUNK_BYTES // max(1, frame))))
+    chunks = tuple(t_chunk if d == "time" else n for d, n in sig.sizes.items())
+    enc: dict = {SIGNAL: {"chunks": chunks, "compressors": None}}
+    for name, var in ds.data_vars.items():
+        if name != SIGNAL and var.dtype.kind in "US":
+            enc[name] = {"dtype": str}  # variable-length strings, portable across zarr versions
+    return enc
+
+
+def write_recording(ds: xr.Dataset, store: str, group: str) -> None:
+    """Write one Recording as group ``group`` of ``store`` (signal chunked along time)."""
+    ds = ds.copy()
+    for name, coord in ds.coords.items():
+        if coord.dtype.kind == "U":
+            ds = ds.assign_coords({name: coord.astype(object)})
+    for name, var in ds.data_vars.items():
+        if var.dtype.kind == "U":
+            ds[name] = var.astype(object)
+    ds.attrs = json.loads(json.dumps(ds.attrs, default=_json_default))
+    with warnings.catch_warnings():  # zarr flags its string dtype as not yet in the v3 spec
+        warnings.simplefilter("ignore", UserWarning)
+        ds.to_zarr(store, group=group, mode="w", consolidated=False, zarr_format=3,
+                   encoding=_time_chunks(ds))
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    return str(value)
+
+
+def _read_and_write(args: tuple) -> dict:
+    """Worker: read one source with the modality's reader and write its group."""
+    path, modality, reader_kwargs, tmp, rid = args
+    from signalkit.io import read_recording
+
+    rec = read_recording(path, modality, **reader_kwargs)
+    validate_recording(rec, modality, name=str(path))
+    write_recording(rec, tmp, rid)
+    return _provenance(rec, path)
+
+
+def _provenance(rec: xr.Dataset, path: str) -> dict:
+    keys = ("subject", "session", "run", "sha256")
+    out = {k: str(rec.attrs.get(k, "")) for k in keys}
+    out["source"] = str(path)
+    out["n_times"] = int(rec.sizes.get("time", 0))
+    return out
+
+
+def ingest(
+    sources: Sequence[str],
+    store: str,
+    modality: str,
+    reader_kwargs: Mapping[str, Any] | None = None,
+    jobs: int = 1,
+    progress: bool = True,
+) -> str:
+    """Ingest source files into one store, atomically; return the store path.
+
+    Args:
+        sources: files (already expanded; see :func:`signalkit.io.expand_sources`).
+        store: destination path or fsspec URL (``s3://bucket/x.zarr``, ``memory://x.zarr``).
+        modality: registered reader name (``eeg``, ``meg``, ``ieeg``, ...).
+        reader_kwargs: the reader's config (preprocessing, montage, ...); part of the config hash.
+        jobs: parallel worker processes (1 = in-process).
+    """
+    reader_kwargs = dict(reader_kwargs or {})
+    chash = config_hash(modality, reader_kwargs)
+    fs, root = _fs(store)
+    old = _existing(store) if fs.exists(root) else None
+    reuse = old if old is not None and old.get("config_hash") == chash else None
+    tmp_root = f"{root.rstrip('/')}.partial-{uuid.uuid4().hex[:8]}"
+    tmp = fs.unstrip_protocol(tmp_root) if "://" in str(store) else tmp_root
+    zarr.open_group(tmp, mode="w", zarr_format=3)
+    taken: set[str] = set()
+    todo, recordings = [], {}
+    try:
+        for path in sources:
+            sha = file_sha256(path) if os.path.exists(path) else ""
+            if not sha:
+                raise InputError(f"{path}: file not found")
+            rid = _recording_id(path, sha, taken)
+            prev = _reusable(reuse, path, sha)
+            if prev is not None:
+                fs.copy(f"{root.rstrip('/')}/{prev[0]}", f"{tmp_root}/{rid}", recursive=True)
+                recordings[rid] = prev[1]
+            else:
+                todo.append((str(path), modality, reader_kwargs, tmp, rid))
+        for rid, prov in _run(todo, jobs, progress):
+            recordings[rid] = prov
+        attrs = {
+            "schema_version": SCHEMA_VERSION, "signalkit_version": __version__,
+            "modality": modality, "config_hash": chash,
+            "config": json.loads(json.dumps(reader_kwargs, default=_json_default)),
+            "recordings": recordings,
+        }
+        zarr.open_group(tmp, mode="r+", zarr_format=3).attrs.update(attrs)
+        _swap_into_place(fs, tmp_root, root)
+    except BaseException:
+        if fs.exists(tmp_root):
+            fs.rm(tmp_root, recursive=True)
+        raise
+    return str(store)
+
+
+def _run(todo: list, jobs: int, progress: bool) -> Iterator[tuple[str, dict]]:
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=len(todo), desc="ingest", unit="file", disable=not progress or not todo)
+    if jobs <= 1 or len(todo) <= 1:
+        for item in todo:
+            yield item[-1], _read_and_write(item)
+            bar.update()
+    else:
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            for item, prov in zip(todo, pool.map(_read_and_write, todo)):
+                yield item[-1], prov
+                bar.update()
+    bar.close()
+
+
+def _reusable(reuse: dict | None, path: str, sha: str) -> tuple[str, dict] | None:
+    if reuse is None:
+        return None
+    for rid, prov in reuse.get("recordings", {}).items():
+        if prov.get("sha256") == sha and prov.get("source") == str(path):
+            return rid, prov
+    return None
+
+
+def _swap_into_place(fs: fsspec.AbstractFileSystem, tmp_root: str, root: str) -> None:
+    backup = f"{root.rstrip('/')}.old-{uuid.uuid4().hex[:8]}"
+    had_old = fs.exists(root)
+    if had_old:
+        fs.mv(root, backup, recursive=True)
+    fs.mv(tmp_root, root, recursive=True)
+    if had_old:
+        fs.rm(backup, recursive=True)
+
+
+def _existing(store: str) -> dict | None:
+    try:
+        return dict(zarr.open_group(store, mode="r").attrs)
+    except Exception:
+        return None
+
+
+class Store(Mapping[str, xr.Dataset]):
+    """A read-only view of a store: recording id -> lazy ``xarray.Dataset``.
+
+    ``store.attrs`` holds the root metadata; ``store.provenance(rid)`` the per-recording one.
+    Datasets are opened on first access and cached.
+    """
+
+    def __init__(self, path: str, attrs: dict):
+        self.path = str(path)
+        self.attrs = attrs
+        self._cache: dict[str, xr.Dataset] = {}
+
+    @property
+    def modality(self) -> str:
+        return str(self.attrs.get("modality", ""))
+
+    def provenance(self, rid: str) -> dict:
+        return dict(self.attrs["recordings"][rid])
+
+    def __getitem__(self, rid: str) -> xr.Dataset:
+        if rid not in self.attrs["recordings"]:
+            raise KeyError(rid)
+        if rid not in self._cache:
+            self._cache[rid] = xr.open_zarr(self.path, group=rid, consolidated=False, zarr_format=3)
+        return self._cache[rid]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.attrs["recordings"])
+
+    def __len__(self) -> int:
+        return len(self.attrs["recordings"])
+
+    def __repr__(self) -> str:
+        return f"Store({self.path!r}, modality={self.modality!r}, recordings={len(self)})"
+
+
+def open_store(path: str | os.PathLike) -> Store:
+    """Open a store written by :func:`ingest`; a mapping from recording id to a lazy Dataset.
+
+    Raises :class:`StoreError` when the path holds no store or one of another schema version.
+    """
+    path = str(path)
+    try:
+        attrs = dict(zarr.open_group(path, mode="r").attrs)
+    except Exception:
+        raise StoreError(f"{path}: no signalkit store here (run `signalkit ingest` first)") from None
+    if "schema_version" not in attrs:
+        raise StoreError(f"{path}: not a signalkit store (no schema_version)")
+    if attrs["schema_version"] != SCHEMA_VERSION:
+        raise StoreError(
+            f"{path}: store schema {attrs['schema_version']} but this signalkit reads "
+            f"{SCHEMA_VERSION}; re-run `signalkit ingest`"
+        )
+    return Store(path, attrs)
+
+
+__all__ = ["SCHEMA_VERSION", "Store", "config_hash", "ingest", "open_store", "write_recording",
+           "SignalkitError"]
