@@ -15,6 +15,33 @@ __all__ = ["dwconv", "dwconv_reference", "conv_padding"]
 MAX_KERNEL_SIZE = 255
 
 
+class DWConvFunction(torch.autograd.Function):
+    """Triton forward/backward of :func:`dwconv` (triton imported lazily, on first call)."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, axis, dilation, causal, activation):  # type: ignore[override]
+        from . import triton as kern
+
+        x, weight = x.contiguous(), weight.contiguous()
+        bias = None if bias is None else bias.contiguous()
+        left, _ = conv_padding(weight.shape[1], dilation, causal)
+        ctx.save_for_backward(x, weight, bias)
+        ctx.cfg = (axis, dilation, left, activation)
+        return kern.dwconv_fwd(x, weight, bias, axis, dilation, left, activation)
+
+    @staticmethod
+    def backward(ctx, grad_y):  # type: ignore[override]
+        from . import triton as kern
+
+        x, weight, bias = ctx.saved_tensors
+        axis, dilation, left, activation = ctx.cfg
+        nx, nw, nb = ctx.needs_input_grad[:3]
+        gx, gw, gb = kern.dwconv_bwd(
+            x, weight, bias, grad_y, axis, dilation, left, activation, nx, nw, nb and bias is not None
+        )
+        return gx, gw, gb, None, None, None, None
+
+
 def _validate(
     x: torch.Tensor,
     weight: torch.Tensor,
@@ -93,4 +120,4 @@ def dwconv(
         return dwconv_reference(
             x, weight, bias, axis=ax, dilation=dilation, causal=causal, activation=activation
         )
-    raise KernelError("dwconv: the triton backend is not implemented yet; use backend='torch'")
+    return DWConvFunction.apply(x, weight, bias, ax, dilation, causal, activation)
