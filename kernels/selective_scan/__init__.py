@@ -13,6 +13,32 @@ from .reference import expand_groups, selective_scan_reference
 __all__ = ["selective_scan", "selective_scan_reference", "expand_groups"]
 
 
+class SelectiveScanFunction(torch.autograd.Function):
+    """Triton forward/backward of :func:`selective_scan` (triton imported lazily, on first call).
+
+    Saves the inputs and the chunk start states ``(Bt, Dm, ceil(L / T), N)``; the backward
+    recomputes the states inside each chunk.
+    """
+
+    @staticmethod
+    def forward(ctx, u, delta, A, B, C, D, z, delta_bias, delta_softplus):  # type: ignore[override]
+        from . import triton as kern
+
+        args = [None if t is None else t.contiguous() for t in (u, delta, A, B, C, D, z, delta_bias)]
+        out, states = kern.scan_fwd(*args, delta_softplus)
+        ctx.save_for_backward(*args, states)
+        ctx.softplus = delta_softplus
+        return out
+
+    @staticmethod
+    def backward(ctx, gout):  # type: ignore[override]
+        from . import triton as kern
+
+        u, delta, A, B, C, D, z, delta_bias, states = ctx.saved_tensors
+        grads = kern.scan_bwd(u, delta, A, B, C, D, z, delta_bias, ctx.softplus, states, gout)
+        return (*grads, None)
+
+
 def _validate(
     u: torch.Tensor,
     delta: torch.Tensor,
@@ -88,6 +114,4 @@ def selective_scan(
     _validate(u, delta, A, B, C, D, z, delta_bias)
     if resolve_backend(backend, "selective_scan", u) == "torch":
         return selective_scan_reference(u, delta, A, B, C, D, z, delta_bias, delta_softplus)
-    raise KernelError(
-        "selective_scan: the triton backend is not implemented yet; use backend='torch'"
-    )
+    return SelectiveScanFunction.apply(u, delta, A, B, C, D, z, delta_bias, bool(delta_softplus))

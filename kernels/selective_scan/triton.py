@@ -1,0 +1,266 @@
+"""Triton kernels of the selective scan: chunked over time, state carried in registers.
+
+A program owns one batch row and ``BLOCK_D`` channels (all in one B/C group) and walks the
+sequence in chunks of ``T`` steps. Inside a chunk the linear recurrence
+``h_t = a_t h_{t-1} + b_t`` is solved with ``tl.associative_scan`` on a ``(BLOCK_D, N, T)``
+register tile and the chunk's last state is carried to the next chunk; only the state at the start
+of each chunk, ``(Bt, Dm, L / T, N)`` float32, is written to global memory (for the backward),
+never the full ``(Bt, Dm, L, N)`` state. The backward walks the chunks in reverse, recomputes the
+chunk's states from its saved start state, and solves the adjoint recurrence
+``lam_t = a_{t+1} lam_{t+1} + C_t gy_t`` with a reverse scan. ``dB``/``dC`` are reduced over the
+channels of a group with float32 atomics. All accumulation is float32.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import triton
+import triton.language as tl
+
+
+@triton.jit
+def _combine(a1, b1, a2, b2):
+    return a1 * a2, a2 * b1 + b2
+
+
+@triton.jit
+def _dt(delta, bias, SOFTPLUS: tl.constexpr):
+    v = delta + bias
+    if SOFTPLUS:
+        e = tl.exp(-tl.abs(v))  # softplus(v) = max(v, 0) + log1p(exp(-|v|))
+        v = tl.maximum(v, 0.0) + tl.where(e < 1e-4, e * (1.0 - 0.5 * e), tl.log(1.0 + e))
+    return v
+
+
+@triton.jit
+def _scan_fwd_kernel(
+    U, DELTA, A, Bm, Cm, Dv, Z, DBIAS, OUT, STATES,
+    Dm, L, N, G, dpg, nchunks,
+    HAS_D: tl.constexpr, HAS_Z: tl.constexpr, HAS_DBIAS: tl.constexpr, SOFTPLUS: tl.constexpr,
+    BLOCK_D: tl.constexpr, BLOCK_N: tl.constexpr, T: tl.constexpr,
+):
+    b = tl.program_id(0)
+    d0 = tl.program_id(1) * BLOCK_D
+    ds = d0 + tl.arange(0, BLOCK_D)
+    ns = tl.arange(0, BLOCK_N)
+    ts = tl.arange(0, T)
+    dm = ds < Dm
+    nm = ns < N
+    g = d0 // dpg
+    A_t = tl.load(A + ds[:, None] * N + ns[None, :], mask=dm[:, None] & nm[None, :], other=0.0).to(tl.float32)
+    if HAS_DBIAS:
+        bias = tl.load(DBIAS + ds, mask=dm, other=0.0).to(tl.float32)
+    else:
+        bias = tl.zeros([BLOCK_D], dtype=tl.float32)
+    if HAS_D:
+        Dval = tl.load(Dv + ds, mask=dm, other=0.0).to(tl.float32)
+    row = (b * Dm + ds).to(tl.int64) * L  # (BLOCK_D,)
+    bc_base = ((b * G + g).to(tl.int64) * N + ns) * L  # (BLOCK_N,)
+    h = tl.zeros([BLOCK_D, BLOCK_N], dtype=tl.float32)
+    st_base = ((b * Dm + ds).to(tl.int64) * nchunks) * N  # (BLOCK_D,)
+    for c in range(0, nchunks):
+        tl.store(STATES + st_base[:, None] + c * N + ns[None, :], h, mask=dm[:, None] & nm[None, :])
+        t = c * T + ts
+        tm = t < L
+        m2 = dm[:, None] & tm[None, :]
+        off2 = row[:, None] + t[None, :]
+        u = tl.load(U + off2, mask=m2, other=0.0).to(tl.float32)
+        dt = _dt(tl.load(DELTA + off2, mask=m2, other=0.0).to(tl.float32), bias[:, None], SOFTPLUS)
+        dt = tl.where(m2, dt, 0.0)
+        mbc = nm[:, None] & tm[None, :]
+        Bt = tl.load(Bm + bc_base[:, None] + t[None, :], mask=mbc, other=0.0).to(tl.float32)
+        Ct = tl.load(Cm + bc_base[:, None] + t[None, :], mask=mbc, other=0.0).to(tl.float32)
+        a = tl.exp(dt[:, None, :] * A_t[:, :, None])
+        bx = (dt * u)[:, None, :] * Bt[None, :, :]
+        acum, hs = tl.associative_scan((a, bx), 2, _combine)
+        hh = hs + acum * h[:, :, None]
+        y = tl.sum(hh * Ct[None, :, :], axis=1)
+        if HAS_D:
+            y += Dval[:, None] * u
+        if HAS_Z:
+            z = tl.load(Z + off2, mask=m2, other=0.0).to(tl.float32)
+            y = y * z * tl.sigmoid(z)
+        tl.store(OUT + off2, y.to(OUT.dtype.element_ty), mask=m2)
+        h = tl.sum(tl.where((ts == T - 1)[None, None, :], hh, 0.0), axis=2)
+
+
+@triton.jit
+def _scan_bwd_kernel(
+    U, DELTA, A, Bm, Cm, Dv, Z, DBIAS, GOUT, STATES,
+    DU, DDELTA, DA, DBm, DCm, DD, DZ, DDBIAS,
+    Dm, L, N, G, dpg, nchunks,
+    HAS_D: tl.constexpr, HAS_Z: tl.constexpr, HAS_DBIAS: tl.constexpr, SOFTPLUS: tl.constexpr,
+    BLOCK_D: tl.constexpr, BLOCK_N: tl.constexpr, T: tl.constexpr,
+):
+    b = tl.program_id(0)
+    d0 = tl.program_id(1) * BLOCK_D
+    ds = d0 + tl.arange(0, BLOCK_D)
+    ns = tl.arange(0, BLOCK_N)
+    ts = tl.arange(0, T)
+    dm = ds < Dm
+    nm = ns < N
+    dn_mask = dm[:, None] & nm[None, :]
+    g = d0 // dpg
+    A_t = tl.load(A + ds[:, None] * N + ns[None, :], mask=dn_mask, other=0.0).to(tl.float32)
+    if HAS_DBIAS:
+        bias = tl.load(DBIAS + ds, mask=dm, other=0.0).to(tl.float32)
+    else:
+        bias = tl.zeros([BLOCK_D], dtype=tl.float32)
+    if HAS_D:
+        Dval = tl.load(Dv + ds, mask=dm, other=0.0).to(tl.float32)
+    row = (b * Dm + ds).to(tl.int64) * L
+    bc_base = ((b * G + g).to(tl.int64) * N + ns) * L
+    st_base = ((b * Dm + ds).to(tl.int64) * nchunks) * N
+    lam = tl.zeros([BLOCK_D, BLOCK_N], dtype=tl.float32)
+    dA_acc = tl.zeros([BLOCK_D, BLOCK_N], dtype=tl.float32)
+    dD_acc = tl.zeros([BLOCK_D], dtype=tl.float32)
+    dbias_acc = tl.zeros([BLOCK_D], dtype=tl.float32)
+    for ci in range(0, nchunks):
+        c = nchunks - 1 - ci
+        h0 = tl.load(STATES + st_base[:, None] + c * N + ns[None, :], mask=dn_mask, other=0.0)
+        t = c * T + ts
+        tm = t < L
+        m2 = dm[:, None] & tm[None, :]
+        off2 = row[:, None] + t[None, :]
+        u = tl.load(U + off2, mask=m2, other=0.0).to(tl.float32)
+        draw = tl.load(DELTA + off2, mask=m2, other=0.0).to(tl.float32)
+        dt = tl.where(m2, _dt(draw, bias[:, None], SOFTPLUS), 0.0)
+        tn = t + 1
+        mn = dm[:, None] & (tn < L)[None, :]
+        dtn = _dt(tl.load(DELTA + row[:, None] + tn[None, :], mask=mn, other=0.0).to(tl.float32), bias[:, None], SOFTPLUS)
+        mbc = nm[:, None] & tm[None, :]
+        Bt = tl.load(Bm + bc_base[:, None] + t[None, :], mask=mbc, other=0.0).to(tl.float32)
+        Ct = tl.load(Cm + bc_base[:, None] + t[None, :], mask=mbc, other=0.0).to(tl.float32)
+        # recompute the chunk's states
+        a = tl.exp(dt[:, None, :] * A_t[:, :, None])
+        bx = (dt * u)[:, None, :] * Bt[None, :, :]
+        acum, hs = tl.associative_scan((a, bx), 2, _combine)
+        hh = hs + acum * h0[:, :, None]
+        gout = tl.load(GOUT + off2, mask=m2, other=0.0).to(tl.float32)
+        if HAS_Z:
+            y = tl.sum(hh * Ct[None, :, :], axis=1)
+            if HAS_D:
+                y += Dval[:, None] * u
+            z = tl.load(Z + off2, mask=m2, other=0.0).to(tl.float32)
+            sz = tl.sigmoid(z)
+            tl.store(DZ + off2, (gout * y * sz * (1.0 + z * (1.0 - sz))).to(DZ.dtype.element_ty), mask=m2)
+            gy = gout * z * sz
+        else:
+            gy = gout
+        # adjoint: lam_t = a_{t+1} lam_{t+1} + C_t gy_t
+        an = tl.where(mn[:, None, :], tl.exp(dtn[:, None, :] * A_t[:, :, None]), 0.0)
+        cx = Ct[None, :, :] * gy[:, None, :]
+        ncum, lam0 = tl.associative_scan((an, cx), 2, _combine, reverse=True)
+        lt = lam0 + ncum * lam[:, :, None]
+        lam = tl.sum(tl.where((ts == 0)[None, None, :], lt, 0.0), axis=2)
+        # gradients
+        dC = tl.sum(hh * gy[:, None, :], axis=0)  # (N, T)
+        tl.atomic_add(DCm + bc_base[:, None] + t[None, :], dC, mask=mbc)
+        dB = tl.sum(lt * (dt * u)[:, None, :], axis=0)
+        tl.atomic_add(DBm + bc_base[:, None] + t[None, :], dB, mask=mbc)
+        lB = tl.sum(lt * Bt[None, :, :], axis=1)  # (D, T)
+        du = lB * dt
+        if HAS_D:
+            du += gy * Dval[:, None]
+            dD_acc += tl.sum(gy * u, axis=1)
+        hm = lt * (hh - bx)  # lam_t * a_t * h_{t-1}
+        ddt = lB * u + tl.sum(hm * A_t[:, :, None], axis=1)
+        dA_acc += tl.sum(hm * dt[:, None, :], axis=2)
+        if SOFTPLUS:
+            ddt = ddt * tl.sigmoid(draw + bias[:, None])
+        ddt = tl.where(m2, ddt, 0.0)
+        dbias_acc += tl.sum(ddt, axis=1)
+        tl.store(DU + off2, du.to(DU.dtype.element_ty), mask=m2)
+        tl.store(DDELTA + off2, ddt.to(DDELTA.dtype.element_ty), mask=m2)
+    pbase = (b * Dm + ds).to(tl.int64)
+    tl.store(DA + pbase[:, None] * N + ns[None, :], dA_acc, mask=dn_mask)
+    tl.store(DD + pbase, dD_acc, mask=dm)
+    tl.store(DDBIAS + pbase, dbias_acc, mask=dm)
+
+
+def _config(Dm: int, G: int, N: int, L: int) -> tuple[int, int, int]:
+    """(BLOCK_D, BLOCK_N, T): BLOCK_D divides Dm // G so a program stays in one group."""
+    dpg = Dm // G
+    BLOCK_N = max(2, triton.next_power_of_2(N))
+    block_d = 1
+    cap = max(1, 256 // BLOCK_N)
+    while block_d * 2 <= min(dpg, 8, cap) and dpg % (block_d * 2) == 0:
+        block_d *= 2
+    T = max(2, min(32, triton.next_power_of_2(L)))
+    return block_d, BLOCK_N, T
+
+
+def _as4(BC: torch.Tensor, G: int) -> torch.Tensor:
+    """``(Bt, N, L)`` or ``(Bt, g, N, L)`` -> contiguous ``(Bt, G, N, L)`` (g divides G)."""
+    BC = BC.unsqueeze(1) if BC.dim() == 3 else BC
+    if BC.shape[1] != G:
+        BC = BC.repeat_interleave(G // BC.shape[1], dim=1)
+    return BC.contiguous()
+
+
+def _groups(B: torch.Tensor, C: torch.Tensor) -> int:
+    gb = 1 if B.dim() == 3 else B.shape[1]
+    gc = 1 if C.dim() == 3 else C.shape[1]
+    return math.lcm(gb, gc)
+
+
+def _unexpand(grad4: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """Sum a ``(Bt, G, N, L)`` grad back to the layout of ``like``."""
+    Bt, G, N, L = grad4.shape
+    g = 1 if like.dim() == 3 else like.shape[1]
+    out = grad4.view(Bt, g, G // g, N, L).sum(2)
+    return (out[:, 0] if like.dim() == 3 else out).to(like.dtype)
+
+
+def scan_fwd(u, delta, A, B, C, D, z, delta_bias, softplus):
+    """Returns (out ``(Bt, Dm, L)`` in u.dtype, chunk start states ``(Bt, Dm, nchunks, N)`` float32)."""
+    Bt, Dm, L = u.shape
+    N = A.shape[1]
+    G = _groups(B, C)
+    B4, C4 = _as4(B, G), _as4(C, G)
+    BLOCK_D, BLOCK_N, T = _config(Dm, G, N, L)
+    nchunks = triton.cdiv(L, T)
+    out = torch.empty_like(u)
+    states = torch.empty(Bt, Dm, nchunks, N, dtype=torch.float32, device=u.device)
+    grid = (Bt, triton.cdiv(Dm, BLOCK_D))
+    _scan_fwd_kernel[grid](
+        u, delta, A, B4, C4, D if D is not None else A, z if z is not None else u,
+        delta_bias if delta_bias is not None else A, out, states,
+        Dm, L, N, G, Dm // G, nchunks,
+        HAS_D=D is not None, HAS_Z=z is not None, HAS_DBIAS=delta_bias is not None,
+        SOFTPLUS=softplus, BLOCK_D=BLOCK_D, BLOCK_N=BLOCK_N, T=T, num_warps=4,
+    )
+    return out, states
+
+
+def scan_bwd(u, delta, A, B, C, D, z, delta_bias, softplus, states, gout):
+    """Returns grads (du, ddelta, dA, dB, dC, dD, dz, ddelta_bias) in the dtypes of the inputs."""
+    Bt, Dm, L = u.shape
+    N = A.shape[1]
+    G = _groups(B, C)
+    B4, C4 = _as4(B, G), _as4(C, G)
+    BLOCK_D, BLOCK_N, T = _config(Dm, G, N, L)
+    nchunks = states.shape[2]
+    f32 = dict(dtype=torch.float32, device=u.device)
+    du, ddelta = torch.empty_like(u), torch.empty_like(delta)
+    dz = torch.empty_like(z) if z is not None else None
+    dB4, dC4 = torch.zeros(B4.shape, **f32), torch.zeros(C4.shape, **f32)
+    dA, dD, dbias = torch.empty(Bt, Dm, N, **f32), torch.empty(Bt, Dm, **f32), torch.empty(Bt, Dm, **f32)
+    grid = (Bt, triton.cdiv(Dm, BLOCK_D))
+    _scan_bwd_kernel[grid](
+        u, delta, A, B4, C4, D if D is not None else A, z if z is not None else u,
+        delta_bias if delta_bias is not None else A, gout.contiguous(), states,
+        du, ddelta, dA, dB4, dC4, dD, dz if dz is not None else du, dbias,
+        Dm, L, N, G, Dm // G, nchunks,
+        HAS_D=D is not None, HAS_Z=z is not None, HAS_DBIAS=delta_bias is not None,
+        SOFTPLUS=softplus, BLOCK_D=BLOCK_D, BLOCK_N=BLOCK_N, T=T, num_warps=4,
+    )
+    dB, dC = _unexpand(dB4, B), _unexpand(dC4, C)
+    return (
+        du, ddelta, dA.sum(0).to(A.dtype), dB, dC,
+        None if D is None else dD.sum(0).to(D.dtype),
+        dz,
+        None if delta_bias is None else dbias.sum(0).to(delta_bias.dtype),
+    )
