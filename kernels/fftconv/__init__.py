@@ -9,7 +9,7 @@ from signalkit.errors import KernelError
 from ..backend import resolve_backend
 from ..validation import check_same_device, check_tensor
 from .afno import afno_mlp, afno_mlp_reference
-from .reference import fft_size, fftconv_reference, next_fast_len
+from .reference import fft_size, fftconv_reference, next_fast_len, output_offset
 
 __all__ = [
     "fftconv",
@@ -19,6 +19,38 @@ __all__ = [
     "fft_size",
     "next_fast_len",
 ]
+
+
+class FFTConvFunction(torch.autograd.Function):
+    """Triton-fused forward/backward of :func:`fftconv` (triton imported lazily, on first call).
+
+    Saves ``rfft(u)`` and ``rfft(k)`` (complex64) and, with a gate, ``conv + D u`` (float32).
+    """
+
+    @staticmethod
+    def forward(ctx, u, k, D, gate, causal):  # type: ignore[override]
+        from . import triton as kern
+
+        u, k = u.contiguous(), k.contiguous()
+        D = None if D is None else D.contiguous()
+        gate = None if gate is None else gate.contiguous()
+        n = fft_size(u.shape[-1], k.shape[-1])
+        off = output_offset(k.shape[-1], causal)
+        need_pre = gate is not None and ctx.needs_input_grad[3]
+        y, pre, uf, kf = kern.fftconv_fwd(u, k, D, gate, n, off, need_pre)
+        ctx.save_for_backward(u, k, D, gate, pre, uf, kf)
+        ctx.cfg = (n, off)
+        return y
+
+    @staticmethod
+    def backward(ctx, gy):  # type: ignore[override]
+        from . import triton as kern
+
+        u, k, D, gate, pre, uf, kf = ctx.saved_tensors
+        n, off = ctx.cfg
+        needs = tuple(ctx.needs_input_grad[:4])
+        du, dk, dD, dgate = kern.fftconv_bwd(u, k, D, gate, pre, uf, kf, gy, n, off, needs)
+        return du, dk, dD, dgate, None
 
 
 def _validate(
@@ -69,4 +101,4 @@ def fftconv(
     _validate(u, k, D, gate)
     if resolve_backend(backend, "fftconv", u) == "torch":
         return fftconv_reference(u, k, D, gate=gate, causal=causal)
-    raise KernelError("fftconv: the triton backend is not implemented yet; use backend='torch'")
+    return FFTConvFunction.apply(u, k, D, gate, bool(causal))
