@@ -11,6 +11,35 @@ from ..validation import check_same_device, check_tensor
 from .afno_reference import afno_mlp_reference
 
 
+class AFNOMLPFunction(torch.autograd.Function):
+    """Fused Triton forward/backward of :func:`afno_mlp` (triton imported lazily, on first call).
+
+    Works on the interleaved real view of ``xf`` flattened to ``(M, C, 2)``; saves only the inputs.
+    """
+
+    @staticmethod
+    def forward(ctx, xf, w1, b1, w2, b2, lam):  # type: ignore[override]
+        from . import afno_triton as kern
+
+        shape = xf.shape
+        xr = torch.view_as_real(xf.contiguous()).reshape(-1, shape[-1], 2)
+        w1, b1, w2, b2 = (t.contiguous() for t in (w1, b1, w2, b2))
+        y = kern.afno_fwd(xr, w1, b1, w2, b2, lam)
+        ctx.save_for_backward(xr, w1, b1, w2, b2)
+        ctx.cfg = (shape, lam)
+        return torch.view_as_complex(y).reshape(shape)
+
+    @staticmethod
+    def backward(ctx, gy):  # type: ignore[override]
+        from . import afno_triton as kern
+
+        xr, w1, b1, w2, b2 = ctx.saved_tensors
+        shape, lam = ctx.cfg
+        gyr = torch.view_as_real(gy.contiguous()).reshape(-1, shape[-1], 2)
+        gx, dw1, db1, dw2, db2 = kern.afno_bwd(xr, w1, b1, w2, b2, lam, gyr)
+        return torch.view_as_complex(gx).reshape(shape), dw1, db1, dw2, db2, None
+
+
 def _validate(
     xf: torch.Tensor,
     w1: torch.Tensor,
@@ -73,4 +102,4 @@ def afno_mlp(
     probe = torch.view_as_real(xf)
     if resolve_backend(backend, "afno_mlp", probe) == "torch":
         return afno_mlp_reference(xf, w1, b1, w2, b2, sparsity_threshold=float(sparsity_threshold))
-    raise KernelError("afno_mlp: the triton backend is not implemented yet; use backend='torch'")
+    return AFNOMLPFunction.apply(xf, w1, b1, w2, b2, float(sparsity_threshold))
