@@ -12,7 +12,7 @@ from signalkit.backbones import count_flops, create_backbone, list_backbones, re
 from signalkit.errors import ConfigError
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs" / "model" / "backbone"
-EXPECTED = {"large_kernel", "lka", "replk"}
+EXPECTED = {"large_kernel", "lka", "replk", "pfg", "afno", "gfnet", "hyena", "ssm", "convssm"}
 
 
 def test_all_families_registered():
@@ -72,7 +72,7 @@ CONFIGS = sorted(CONFIG_DIR.glob("*.yaml"))
 
 def test_config_files_exist():
     names = {p.stem for p in CONFIGS}
-    for fam in ("large_kernel", "lka", "replk"):
+    for fam in ("large_kernel", "afno", "ssm", "hyena"):
         assert {fam, f"{fam}_tiny", f"{fam}_base"} <= names
 
 
