@@ -7,6 +7,8 @@ when the Triton backend runs, so importing this package is cheap and works witho
 
 from __future__ import annotations
 
+from signalkit.errors import KernelError
+
 from .backend import BACKENDS, ENV_VAR, interpret_mode, resolve_backend
 from .dwconv import dwconv, dwconv_reference
 from .fftconv import afno_mlp, afno_mlp_reference, fftconv, fftconv_reference
@@ -15,6 +17,7 @@ from .selective_scan import selective_scan, selective_scan_reference
 __all__ = [
     "BACKENDS",
     "ENV_VAR",
+    "KernelError",
     "afno_mlp",
     "afno_mlp_reference",
     "dwconv",

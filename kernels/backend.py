@@ -45,8 +45,8 @@ def resolve_backend(backend: str | None, op: str, *tensors: torch.Tensor | None)
         raise KernelError(f"{op}: {source}={backend!r} is not one of {BACKENDS}")
     ts = [t for t in tensors if t is not None]
     ref = ts[0]
-    if backend == "torch":
-        return "torch"
+    if backend == "torch" or any(t.numel() == 0 for t in ts):
+        return "torch"  # empty inputs never launch a kernel
     if backend == "auto":
         if ref.is_cuda and ref.dtype in TRITON_DTYPES and _triton_available():
             return "triton"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import torch
+from torch.autograd.function import once_differentiable
 
 from signalkit.errors import KernelError
 
@@ -30,6 +31,7 @@ class DWConvFunction(torch.autograd.Function):
         return kern.dwconv_fwd(x, weight, bias, axis, dilation, left, activation)
 
     @staticmethod
+    @once_differentiable
     def backward(ctx, grad_y):  # type: ignore[override]
         from . import triton as kern
 

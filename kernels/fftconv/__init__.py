@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import torch
+from torch.autograd.function import once_differentiable
 
 from signalkit.errors import KernelError
 
@@ -43,6 +44,7 @@ class FFTConvFunction(torch.autograd.Function):
         return y
 
     @staticmethod
+    @once_differentiable
     def backward(ctx, gy):  # type: ignore[override]
         from . import triton as kern
 

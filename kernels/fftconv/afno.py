@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import torch
+from torch.autograd.function import once_differentiable
 
 from signalkit.errors import KernelError
 
@@ -30,6 +31,7 @@ class AFNOMLPFunction(torch.autograd.Function):
         return torch.view_as_complex(y).reshape(shape)
 
     @staticmethod
+    @once_differentiable
     def backward(ctx, gy):  # type: ignore[override]
         from . import afno_triton as kern
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import torch
+from torch.autograd.function import once_differentiable
 
 from signalkit.errors import KernelError
 
@@ -31,6 +32,7 @@ class SelectiveScanFunction(torch.autograd.Function):
         return out
 
     @staticmethod
+    @once_differentiable
     def backward(ctx, gout):  # type: ignore[override]
         from . import triton as kern
 

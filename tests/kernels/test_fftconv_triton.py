@@ -48,7 +48,8 @@ def test_fftconv_triton_gpu(dtype, tol):
     k = torch.randn(64, 8192, device="cuda", generator=g) / 90
     D = torch.randn(64, device="cuda", generator=g)
     gate = torch.randn(4, 64, 8192, device="cuda", generator=g)
-    y, grads = run(u.to(dtype), k, D, gate.to(dtype), True, "triton")
+    u, gate = u.to(dtype), gate.to(dtype)
+    y, grads = run(u, k, D, gate, True, "triton")
     y_ref, grads_ref = run(u.double(), k.double(), D.double(), gate.double(), True, "torch")
     assert rel_err(y, y_ref) < tol
     for a, b in zip(grads, grads_ref):

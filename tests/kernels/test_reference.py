@@ -336,3 +336,35 @@ def test_backend_env_and_triton_on_cpu(monkeypatch):
     monkeypatch.setenv("TRITON_INTERPRET", "0")
     with pytest.raises(KernelError, match="TRITON_INTERPRET"):
         dwconv(x, w, backend="triton")
+
+
+def test_triton_backend_rejects_float64():
+    x, w = torch.randn(1, 3, 10, dtype=f64), torch.randn(3, 3, dtype=f64)
+    with pytest.raises(KernelError, match="float64"):
+        dwconv(x, w, backend="triton")
+
+
+def test_import_is_cheap_and_works_without_triton():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.modules['triton'] = None\n"
+        "import torch, signalkit.kernels as K\n"
+        "x = torch.randn(1, 2, 8)\n"
+        "assert K.dwconv(x, torch.randn(2, 3)).shape == x.shape\n"
+        "assert K.fftconv(x, torch.randn(2, 4)).shape == x.shape\n"
+        "try:\n"
+        "    K.dwconv(x, torch.randn(2, 3), backend='triton')\n"
+        "except K.KernelError as e:\n"
+        "    print('ERR', e)\n"
+    )
+    env = dict(__import__("os").environ, TRITON_INTERPRET="1", SIGNALKIT_KERNEL_BACKEND="auto")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "ERR" in out.stdout and "triton is not installed" in out.stdout
+
+
+def test_empty_inputs_take_the_torch_path():
+    x = torch.randn(0, 3, 10)
+    assert dwconv(x, torch.randn(3, 3), backend="triton").shape == x.shape

@@ -66,12 +66,12 @@ def test_selective_scan_triton_matches_reference(Bt, Dm, N, L, gb, gc, optional,
 
 @pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
-@pytest.mark.parametrize("dtype,tol", [(torch.float32, 1e-4), (torch.bfloat16, 3e-2)])
+@pytest.mark.parametrize("dtype,tol", [(torch.float32, 1e-4), (torch.bfloat16, 2e-2)])
 def test_selective_scan_triton_gpu(dtype, tol):
     t = make_inputs(2, 64, 16, 1000, 2, device="cuda")
     t16 = {k: v.to(dtype) if k in ("u", "delta", "B", "C", "z") else v for k, v in t.items()}
     y, grads = run(t16, "triton", True)
-    y_ref, grads_ref = run({k: v.double() for k, v in t.items()}, "torch", True)
+    y_ref, grads_ref = run({k: v.double() for k, v in t16.items()}, "torch", True)
     assert rel_err(y, y_ref) < tol
     for k in NAMES:
         assert rel_err(grads[k], grads_ref[k]) < tol, k
