@@ -16,7 +16,7 @@ def _run(x, w, b, backend, **kw):
     w = w.detach().clone().requires_grad_(True)
     b = None if b is None else b.detach().clone().requires_grad_(True)
     y = dwconv(x, w, b, backend=backend, **kw)
-    gy = torch.randn(y.shape, generator=torch.Generator().manual_seed(99))
+    gy = torch.randn(y.shape, generator=torch.Generator().manual_seed(99)).to(y.device)
     y.backward(gy)
     return y.detach(), x.grad, w.grad, None if b is None else b.grad
 

@@ -368,3 +368,22 @@ def test_import_is_cheap_and_works_without_triton():
 def test_empty_inputs_take_the_torch_path():
     x = torch.randn(0, 3, 10)
     assert dwconv(x, torch.randn(3, 3), backend="triton").shape == x.shape
+
+
+def test_benchmark_script_imports_and_explains_without_cuda(capsys):
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "kernels.py"
+    spec = importlib.util.spec_from_file_location("signalkit_bench_kernels", path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod  # dataclasses need the module registered
+    try:
+        spec.loader.exec_module(mod)
+    finally:
+        del sys.modules[spec.name]
+    if torch.cuda.is_available():
+        pytest.skip("CUDA present: the script would run the benchmark")
+    assert mod.main([]) == 1
+    assert "needs a CUDA GPU" in capsys.readouterr().err
