@@ -150,11 +150,14 @@ def _afno_bwd_kernel(
 
 
 def _config(xr: torch.Tensor, bs: int, H: int) -> dict:
+    """Block sizes (every tl.dot dim >= 16); weight tiles ``(BLOCK_BS, BLOCK_H)`` kept <= 4096."""
+    block_bs = max(16, triton.next_power_of_2(bs))
     return dict(
         PREC="ieee" if xr.dtype == torch.float32 else "tf32",
         BLOCK_M=32,
-        BLOCK_BS=max(16, triton.next_power_of_2(bs)),
-        BLOCK_H=max(16, min(64, triton.next_power_of_2(H))),
+        BLOCK_BS=block_bs,
+        BLOCK_H=max(16, min(64, triton.next_power_of_2(H), 4096 // block_bs)),
+        num_warps=8 if block_bs >= 64 else 4,
     )
 
 
@@ -165,7 +168,7 @@ def afno_fwd(xr: torch.Tensor, w1, b1, w2, b2, lam: float) -> torch.Tensor:
     y = torch.empty_like(xr)
     cfg = _config(xr, bs, H)
     grid = (triton.cdiv(M, cfg["BLOCK_M"]), nb)
-    _afno_fwd_kernel[grid](xr, w1, b1, w2, b2, y, M, nb, bs, H, lam, num_warps=4, **cfg)
+    _afno_fwd_kernel[grid](xr, w1, b1, w2, b2, y, M, nb, bs, H, lam, **cfg)
     return y
 
 
@@ -180,7 +183,6 @@ def afno_bwd(xr, w1, b1, w2, b2, lam, gy):
     cfg = _config(xr, bs, H)
     grid = (triton.cdiv(M, cfg["BLOCK_M"]), nb)
     _afno_bwd_kernel[grid](
-        xr, w1, b1, w2, b2, gy.contiguous(), gx, dw1, db1, dw2, db2, M, nb, bs, H, lam,
-        num_warps=4, **cfg,
+        xr, w1, b1, w2, b2, gy.contiguous(), gx, dw1, db1, dw2, db2, M, nb, bs, H, lam, **cfg,
     )
     return gx, dw1.to(w1.dtype), db1.to(b1.dtype), dw2.to(w2.dtype), db2.to(b2.dtype)

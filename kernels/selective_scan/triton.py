@@ -188,7 +188,8 @@ def _config(Dm: int, G: int, N: int, L: int) -> tuple[int, int, int]:
     cap = max(1, 256 // BLOCK_N)
     while block_d * 2 <= min(dpg, 8, cap) and dpg % (block_d * 2) == 0:
         block_d *= 2
-    T = max(2, min(32, triton.next_power_of_2(L)))
+    # (BLOCK_D, BLOCK_N, T) register tiles: ~11 of them are live in the backward, keep each <= 2048
+    T = max(2, min(32, triton.next_power_of_2(L), 2048 // (block_d * BLOCK_N)))
     return block_d, BLOCK_N, T
 
 
