@@ -387,3 +387,17 @@ def test_benchmark_script_imports_and_explains_without_cuda(capsys):
         pytest.skip("CUDA present: the script would run the benchmark")
     assert mod.main([]) == 1
     assert "needs a CUDA GPU" in capsys.readouterr().err
+
+
+def test_inputs_are_validated_for_dtype_and_device():
+    with pytest.raises(KernelError, match="x must be a floating-point"):
+        dwconv(torch.ones(1, 3, 10, dtype=torch.int64), torch.randn(3, 3))
+    with pytest.raises(KernelError, match="weight is on meta"):
+        dwconv(torch.randn(1, 3, 10), torch.randn(3, 3, device="meta"))
+    with pytest.raises(KernelError, match="gate is on meta"):
+        fftconv(torch.randn(1, 3, 10), torch.randn(3, 3), gate=torch.randn(1, 3, 10, device="meta"))
+    t = scan_inputs()
+    with pytest.raises(KernelError, match="delta must have shape"):
+        selective_scan(**dict(t, delta=t["delta"][:, :, :5]))
+    with pytest.raises(KernelError, match="u must be a torch.Tensor"):
+        selective_scan(**dict(t, u=t["u"].numpy()))
