@@ -1,1 +1,7 @@
-"""signalkit package."""
+"""Data modules: windows over a store, leakage-free splits, one LightningDataModule per modality."""
+
+from signalkit.datamodules.sensor import SignalDataModule
+from signalkit.datamodules.splits import split_index
+from signalkit.datamodules.windows import WindowDataset, build_sensor_index
+
+__all__ = ["SignalDataModule", "WindowDataset", "build_sensor_index", "split_index"]

@@ -31,6 +31,14 @@ MODALITY_DIMS = {
 }
 SENSOR_MODALITIES = ("eeg", "meg", "ieeg")
 IDENTITY_ATTRS = ("subject", "session", "run", "source", "sha256")
+# Vocabulary of sensor types shared by readers, datasets and the sensor tokenizer (index = id).
+CH_TYPES = ("eeg", "mag", "grad", "seeg", "ecog", "dbs", "eog", "ecg", "emg", "misc", "region", "other")
+
+
+def ch_type_ids(types) -> np.ndarray:
+    """Map channel type names to integer ids of :data:`CH_TYPES` (unknown -> ``other``)."""
+    lookup = {t: i for i, t in enumerate(CH_TYPES)}
+    return np.asarray([lookup.get(str(t), len(CH_TYPES) - 1) for t in types], dtype=np.int64)
 
 
 def file_sha256(path: str | os.PathLike, chunk_bytes: int = 1 << 22) -> str:
@@ -142,3 +150,9 @@ def source_name(path: str | os.PathLike) -> str:
         if name.endswith(suffix):
             return name[: -len(suffix)]
     return Path(name).stem
+
+
+def str_values(values) -> np.ndarray:
+    """A unicode ``<U`` array from any string-like array (object, numpy StringDType, bytes)."""
+    items = [v.decode() if isinstance(v, bytes) else str(v) for v in np.asarray(values).tolist()]
+    return np.asarray(items, dtype=str) if items else np.asarray([], dtype="<U1")

@@ -81,7 +81,7 @@ def write_recording(ds: xr.Dataset, store: str, group: str) -> None:
             ds[name] = var.astype(object)
     ds.attrs = json.loads(json.dumps(ds.attrs, default=_json_default))
     with warnings.catch_warnings():  # zarr flags its string dtype as not yet in the v3 spec
-        warnings.simplefilter("ignore", UserWarning)
+        warnings.simplefilter("ignore")
         ds.to_zarr(store, group=group, mode="w", consolidated=False, zarr_format=3,
                    encoding=_time_chunks(ds))
 

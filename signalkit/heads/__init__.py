@@ -1,1 +1,30 @@
-"""signalkit package."""
+"""Heads: decoding, forecasting and reconstruction, registered by name."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from torch import nn
+
+from signalkit.errors import ConfigError
+from signalkit.heads.decoding import DecodingHead
+
+HEADS: dict[str, Callable[..., nn.Module]] = {"decoding": DecodingHead}
+
+
+def register_head(name: str, cls: Callable[..., nn.Module]) -> None:
+    """Register a head class under ``name`` (used by model configs)."""
+    HEADS[name] = cls
+
+
+def create_head(name: str, **kwargs) -> nn.Module:
+    """Build a registered head; :class:`ConfigError` for unknown names or arguments."""
+    if name not in HEADS:
+        raise ConfigError(f"model.head.name: unknown head {name!r} (known: {', '.join(sorted(HEADS))})")
+    try:
+        return HEADS[name](**kwargs)
+    except TypeError as err:
+        raise ConfigError(f"model.head: {err}") from None
+
+
+__all__ = ["DecodingHead", "HEADS", "create_head", "register_head"]

@@ -1,0 +1,163 @@
+"""``SignalDataModule``: EEG / MEG / iEEG windows from a store, split without leakage."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import lightning as L
+import numpy as np
+from torch.utils.data import DataLoader
+
+from signalkit.datamodules.collate import collate_sensor
+from signalkit.datamodules.splits import STAGES, split_index
+from signalkit.datamodules.windows import (
+    ChannelNorm,
+    WindowDataset,
+    build_sensor_index,
+    channel_stats,
+    label_mapping,
+)
+from signalkit.errors import ConfigError
+from signalkit.recording import str_values
+from signalkit.store import open_store
+
+
+class SignalDataModule(L.LightningDataModule):
+    """Windows of a sensor store for decoding (event windows) or self-supervision (fixed windows).
+
+    Args:
+        store: path or fsspec URL of a store written by ``signalkit ingest eeg|meg|ieeg``.
+        window_s: window length in seconds.
+        events: labels to decode (list, class = position) or ``{label: class}``; ``None`` gives
+            fixed-length windows every ``stride_s`` without targets.
+        tmin_s: window start relative to the event onset.
+        split: ``{"by": subject|session|run|recording|time, "fractions": [tr, va, te],
+            "seed": int, "assign": {stage: [ids]}}``.
+        normalize: standardise each channel with statistics of the training windows.
+        preload: read recordings into memory once per worker (``"auto"``: when the store's
+            signal is under 2 GB).
+    """
+
+    def __init__(
+        self,
+        store: str,
+        window_s: float = 4.0,
+        events: Sequence[str] | Mapping[str, int] | None = None,
+        tmin_s: float = 0.0,
+        stride_s: float | None = None,
+        split: Mapping[str, Any] | None = None,
+        batch_size: int = 64,
+        num_workers: int = 0,
+        normalize: bool = True,
+        preload: bool | str = "auto",
+        modality: str | None = None,
+    ):
+        super().__init__()
+        if store in (None, "", "???"):
+            raise ConfigError("data.store: no store given (set data.store=<path of an ingested store>)")
+        self.store_path = str(store)
+        self.window_s = float(window_s)
+        self.events = dict(events) if isinstance(events, Mapping) else (list(events) if events is not None else None)
+        self.tmin_s = float(tmin_s)
+        self.stride_s = stride_s
+        self.split_cfg = {"by": "subject", "fractions": (0.7, 0.15, 0.15), "seed": 0, "assign": None,
+                          **dict(split or {})}
+        unknown = set(self.split_cfg) - {"by", "fractions", "seed", "assign"}
+        if unknown:
+            raise ConfigError(f"data.split: unknown key(s) {sorted(unknown)}")
+        self.batch_size = int(batch_size)
+        self.num_workers = int(num_workers)
+        self.normalize = normalize
+        self.preload = preload
+        self.modality = modality
+        self.datasets: dict[str, WindowDataset] = {}
+        self.norm: ChannelNorm | None = None
+
+    # ----------------------------------------------------------------- setup
+    def setup(self, stage: str | None = None) -> None:
+        if self.datasets:
+            return
+        store = open_store(self.store_path)
+        if self.modality and store.modality and store.modality != self.modality:
+            raise ConfigError(f"data.modality: store {self.store_path} holds {store.modality}, not {self.modality}")
+        self.store = store
+        index = build_sensor_index(store, self.window_s, events=self.events, tmin_s=self.tmin_s,
+                                   stride_s=self.stride_s)
+        splits = split_index(index, by=self.split_cfg["by"], fractions=self.split_cfg["fractions"],
+                             seed=int(self.split_cfg["seed"]), assign=self.split_cfg["assign"])
+        if splits["train"].empty:
+            raise ConfigError(f"data.split: the training split of {self.store_path} is empty")
+        preload = self._preload(store)
+        raw_train = WindowDataset(store, splits["train"], None, preload=False)
+        self.norm = channel_stats(raw_train) if self.normalize else None
+        self.datasets = {s: WindowDataset(store, splits[s], self.norm, preload=preload) for s in STAGES}
+        self.index = index
+
+    def _preload(self, store) -> bool:
+        if self.preload != "auto":
+            return bool(self.preload)
+        total = sum(int(np.prod(list(store[r]["signal"].shape))) * 4 for r in store)
+        return total < 2 * 1024**3
+
+    # ------------------------------------------------------------ properties
+    @property
+    def class_names(self) -> list[str]:
+        return label_mapping(self.events)[1] if self.events is not None else []
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    def data_contract(self) -> dict:
+        """The input contract a model trained on this data expects (saved with the model)."""
+        self.setup()
+        first = self.store[next(iter(self.store))]
+        names, types, pos = [], [], []
+        seen = set()
+        for rid in self.datasets["train"].recordings:
+            ds = self.store[rid]
+            for n, t, p in zip(str_values(ds["channel"].values), str_values(ds["ch_type"].values),
+                               ds["pos"].values):
+                if n not in seen:
+                    seen.add(n)
+                    names.append(n)
+                    types.append(t)
+                    pos.append([None if not np.isfinite(v) else float(v) for v in p])
+        return {
+            "modality": self.store.modality or "eeg",
+            "sfreq": float(first.attrs["sfreq"]),
+            "window_s": self.window_s,
+            "n_times": int(round(self.window_s * float(first.attrs["sfreq"]))),
+            "channels": names, "ch_types": types, "positions": pos,
+            "normalization": self.norm.to_dict() if self.norm else None,
+            "target_names": self.class_names,
+        }
+
+    def split_summary(self) -> dict[str, dict[str, int]]:
+        """Windows and groups per split (for logs and leakage checks)."""
+        self.setup()
+        return {s: {"windows": len(d), "subjects": int(d.index["subject"].nunique())}
+                for s, d in self.datasets.items()}
+
+    # ----------------------------------------------------------- dataloaders
+    def _loader(self, stage: str, shuffle: bool) -> DataLoader:
+        self.setup()
+        ds = self.datasets[stage]
+        if len(ds) == 0:
+            raise ConfigError(f"data.split: the {stage} split is empty (adjust data.split.fractions)")
+        return DataLoader(ds, batch_size=self.batch_size, shuffle=shuffle, num_workers=self.num_workers,
+                          collate_fn=collate_sensor, persistent_workers=self.num_workers > 0,
+                          drop_last=False)
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader("train", shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader("val", shuffle=False)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader("test", shuffle=False)
+
+    def predict_dataloader(self) -> DataLoader:
+        return self._loader("test", shuffle=False)

@@ -1,0 +1,191 @@
+"""Index-based windows over a store: an index table built once, zarr slices per item.
+
+``build_sensor_index`` turns a store's metadata into a table with one row per window
+(recording, start, stop, target, subject, session, run); ``WindowDataset`` slices the zarr
+arrays for a row. The store is opened lazily in each DataLoader worker.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+import zarr
+from torch.utils.data import Dataset
+
+from signalkit.errors import ConfigError, InputError
+from signalkit.recording import SIGNAL, ch_type_ids, str_values
+from signalkit.store import Store
+
+INDEX_COLUMNS = ("recording", "start", "stop", "target", "subject", "session", "run", "n_times")
+
+
+def label_mapping(events: Sequence[str] | Mapping[str, int]) -> tuple[dict[str, int], list[str]]:
+    """Normalise ``data.events`` to ``{label: class}`` and class names ordered by class id.
+
+    A list gives classes in its order; a mapping may merge several labels into one class.
+    """
+    if isinstance(events, Mapping):
+        mapping = {str(k): int(v) for k, v in events.items()}
+    else:
+        mapping = {str(k): i for i, k in enumerate(events)}
+    n = max(mapping.values()) + 1 if mapping else 0
+    if sorted(set(mapping.values())) != list(range(n)):
+        raise ConfigError(f"data.events: class ids must be 0..{n - 1}, got {sorted(set(mapping.values()))}")
+    names = ["+".join(k for k, v in mapping.items() if v == c) for c in range(n)]
+    return mapping, names
+
+
+def build_sensor_index(
+    store: Store,
+    window_s: float,
+    *,
+    events: Sequence[str] | Mapping[str, int] | None = None,
+    tmin_s: float = 0.0,
+    stride_s: float | None = None,
+) -> pd.DataFrame:
+    """One row per window of every recording in ``store``.
+
+    With ``events`` (labels to keep, or label -> class), a window starts at each matching
+    event onset + ``tmin_s`` and its ``target`` is the class id; otherwise fixed-length windows
+    every ``stride_s`` (default ``window_s``) with ``target = -1``. Windows that do not fit in
+    the recording are dropped. All recordings must share one sampling rate.
+    """
+    rows = []
+    rates = {}
+    mapping = label_mapping(events)[0] if events is not None else None
+    for rid in store:
+        ds = store[rid]
+        prov = store.provenance(rid)
+        sfreq = float(ds.attrs["sfreq"])
+        rates[rid] = sfreq
+        n_times = int(ds.sizes["time"])
+        length = int(round(window_s * sfreq))
+        if length < 1:
+            raise ConfigError(f"data.window_s: {window_s} s is shorter than one sample at {sfreq} Hz")
+        ident = (prov.get("subject", ""), prov.get("session", ""), prov.get("run", ""))
+        if mapping is not None:
+            if ds.sizes.get("event", 0) == 0:
+                raise InputError(f"{prov.get('source', rid)}: no events in the recording, but data.events asks for event windows")
+            labels = str_values(ds["event_label"].values)
+            onsets = ds["event_onset_s"].values
+            for label, onset in zip(labels, onsets):
+                if label in mapping:
+                    start = int(round((onset + tmin_s) * sfreq))
+                    if start >= 0 and start + length <= n_times:
+                        rows.append((rid, start, start + length, mapping[label], *ident, n_times))
+        else:
+            step = int(round((stride_s or window_s) * sfreq))
+            if step < 1:
+                raise ConfigError(f"data.stride_s: {stride_s} s is shorter than one sample")
+            for start in range(0, n_times - length + 1, step):
+                rows.append((rid, start, start + length, -1, *ident, n_times))
+    if len(set(rates.values())) > 1:
+        raise ConfigError(f"data: recordings have different sampling rates {sorted(set(rates.values()))}; "
+                          "set preprocess.resample at ingest")
+    index = pd.DataFrame(rows, columns=list(INDEX_COLUMNS))
+    if mapping is not None and index.empty:
+        raise InputError(f"{store.path}: no events labelled {sorted(mapping)} fit a {window_s} s window")
+    return index
+
+
+class ChannelNorm:
+    """Per-channel-name mean and standard deviation, applied as ``(x - mean) / std``."""
+
+    def __init__(self, stats: Mapping[str, Sequence[float]]):
+        self.stats = {str(k): (float(v[0]), float(v[1])) for k, v in stats.items()}
+        stds = [s for _, s in self.stats.values()]
+        self.default = (0.0, float(np.median(stds)) if stds else 1.0)
+
+    def arrays(self, names: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """``(C, 1)`` mean and std arrays for a montage (unknown channels get the median std)."""
+        ms = np.array([self.stats.get(str(n), self.default) for n in names], dtype=np.float32)
+        std = np.where(ms[:, 1] > 0, ms[:, 1], 1.0).astype(np.float32)
+        return ms[:, :1], std[:, None]
+
+    def to_dict(self) -> dict[str, list[float]]:
+        return {k: [m, s] for k, (m, s) in self.stats.items()}
+
+
+class WindowDataset(Dataset):
+    """Windows of a sensor store: item ``i`` is row ``i`` of ``index``.
+
+    Returns dicts with ``x (C, T)`` float32 (normalised when ``norm`` is given), ``pos (C, 3)``
+    (metres, NaN -> 0), ``ch_type (C,)``, ``y`` (class id, when the index has targets) and
+    ``rec`` (recording number, for error messages). ``preload=True`` reads every recording into
+    memory once per process; otherwise each item reads one zarr slice.
+    """
+
+    def __init__(self, store: Store, index: pd.DataFrame, norm: ChannelNorm | None = None,
+                 preload: bool = False, with_target: bool = True):
+        self.path = store.path
+        self.index = index.reset_index(drop=True)
+        self.recordings = list(dict.fromkeys(self.index["recording"]))
+        rec_no = {r: i for i, r in enumerate(self.recordings)}
+        self._rec = self.index["recording"].map(rec_no).to_numpy()
+        self._start = self.index["start"].to_numpy()
+        self._stop = self.index["stop"].to_numpy()
+        self._target = self.index["target"].to_numpy()
+        self.with_target = with_target and bool((self._target >= 0).any())
+        self.meta = []
+        for rid in self.recordings:
+            ds = store[rid]
+            names = str_values(ds["channel"].values)
+            pos = np.nan_to_num(ds["pos"].values.astype(np.float32), nan=0.0)
+            mean, std = norm.arrays(names) if norm else (None, None)
+            self.meta.append({
+                "names": names, "pos": torch.from_numpy(pos),
+                "ch_type": torch.from_numpy(ch_type_ids(str_values(ds["ch_type"].values))),
+                "mean": mean, "std": std, "source": store.provenance(rid).get("source", rid),
+            })
+        self.preload = preload
+        self._arrays: list | None = None
+        self._pid: int | None = None
+
+    def _open(self) -> list:
+        if self._arrays is None or self._pid != os.getpid():
+            root = zarr.open_group(self.path, mode="r")
+            arrays = [root[rid][SIGNAL] for rid in self.recordings]
+            self._arrays = [a[...] for a in arrays] if self.preload else arrays
+            self._pid = os.getpid()
+        return self._arrays
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def __getitem__(self, i: int) -> dict:
+        arrays = self._open()
+        r = int(self._rec[i])
+        x = np.asarray(arrays[r][:, self._start[i]:self._stop[i]], dtype=np.float32)
+        meta = self.meta[r]
+        if meta["mean"] is not None:
+            x = (x - meta["mean"]) / meta["std"]
+        item = {"x": torch.from_numpy(np.ascontiguousarray(x)), "pos": meta["pos"],
+                "ch_type": meta["ch_type"], "rec": r}
+        if self.with_target:
+            item["y"] = int(self._target[i])
+        return item
+
+    def source_of(self, rec: int) -> str:
+        """The source file of recording number ``rec`` (for messages naming the data)."""
+        return str(self.meta[rec]["source"])
+
+
+def channel_stats(dataset: WindowDataset, max_windows: int = 512, seed: int = 0) -> ChannelNorm:
+    """Per-channel-name mean/std over (a seeded sample of) the windows of ``dataset``."""
+    rng = np.random.default_rng(seed)
+    n = len(dataset)
+    picks = rng.choice(n, size=min(n, max_windows), replace=False) if n else []
+    acc: dict[str, list[np.ndarray]] = {}
+    for i in picks:
+        item = dataset[int(i)]
+        for name, row in zip(dataset.meta[item["rec"]]["names"], item["x"].numpy()):
+            acc.setdefault(str(name), []).append(row)
+    stats = {}
+    for name, rows in acc.items():
+        v = np.concatenate(rows).astype(np.float64)
+        stats[name] = (float(v.mean()), float(v.std()))
+    return ChannelNorm(stats)

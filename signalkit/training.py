@@ -1,0 +1,212 @@
+"""Train and evaluate from a composed config (what ``signalkit train|evaluate`` run).
+
+``train(["experiment=eeg/motor_imagery", "data.store=x.zarr"])`` works the same from Python
+(notebooks) as from the command line and returns the metrics it writes to ``metrics.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from omegaconf import DictConfig, OmegaConf
+
+from signalkit.config import compose, to_plain
+from signalkit.errors import ConfigError, ModelError
+
+
+def _output_dir(cfg: DictConfig) -> Path:
+    if cfg.get("output_dir"):
+        return Path(str(cfg.output_dir))
+    return Path("runs") / f"{cfg.get('name', 'run')}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def _write_json(path: Path, payload: dict) -> None:
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(payload, indent=2, sort_keys=True))
+    os.replace(tmp, path)
+
+
+def build_datamodule(data_cfg: Any):
+    """Instantiate the data module of a ``data`` config node (a ``_target_`` in our configs)."""
+    from hydra.utils import instantiate
+
+    try:
+        return instantiate(data_cfg, _convert_="all")
+    except Exception as err:  # hydra wraps the real error; surface ours unchanged
+        cause = err.__cause__ or err
+        if isinstance(cause, Exception) and cause.__class__.__module__.startswith("signalkit"):
+            raise cause from None
+        raise ConfigError(f"data: {cause}") from None
+
+
+def build_task(cfg: DictConfig, dm) -> Any:
+    """Instantiate the task with the model config completed from the data (classes, contract)."""
+    from hydra.utils import instantiate
+
+    model_cfg = to_plain(cfg.model)
+    head = model_cfg.get("head", {})
+    if getattr(dm, "num_classes", 0) and "num_classes" in head:
+        head["num_classes"] = int(dm.num_classes)
+    contract = dm.data_contract() if hasattr(dm, "data_contract") else {}
+    try:
+        task = instantiate(cfg.task, model=model_cfg, data_contract=contract, _convert_="all")
+    except Exception as err:
+        cause = err.__cause__ or err
+        if cause.__class__.__module__.startswith("signalkit"):
+            raise cause from None
+        raise ConfigError(f"task: {cause}") from None
+    if model_cfg.get("pretrained"):
+        from signalkit.pretrained import load_into
+
+        load_into(task.model, model_cfg["pretrained"])
+    return task
+
+
+def _callbacks(cfg: DictConfig, out: Path, config_dict: dict) -> list:
+    import lightning as L
+    from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
+
+    class SaveConfig(L.Callback):
+        """Store the resolved run config (plain data) inside every checkpoint."""
+
+        def on_save_checkpoint(self, trainer, pl_module, checkpoint) -> None:
+            checkpoint["signalkit_config"] = config_dict
+
+    ck = cfg.callbacks.checkpoint
+    callbacks = [
+        ModelCheckpoint(dirpath=str(out / "checkpoints"), filename="epoch{epoch:03d}",
+                        auto_insert_metric_name=False, monitor=ck.monitor, mode=ck.mode,
+                        save_top_k=ck.save_top_k, save_last=ck.save_last),
+        SaveConfig(),
+    ]
+    es = cfg.callbacks.get("early_stopping")
+    if es is not None and es.get("patience"):
+        callbacks.append(EarlyStopping(monitor=es.monitor, mode=es.mode, patience=es.patience))
+    return callbacks
+
+
+def _loggers(cfg: DictConfig, out: Path) -> list:
+    from lightning.pytorch.loggers import CSVLogger
+
+    loggers = []
+    if cfg.logger.get("csv", True):
+        loggers.append(CSVLogger(save_dir=str(out), name="", version=""))
+    if cfg.logger.get("tensorboard", False):
+        try:
+            from lightning.pytorch.loggers import TensorBoardLogger
+
+            loggers.append(TensorBoardLogger(save_dir=str(out), name="tb", version=""))
+        except ModuleNotFoundError:
+            raise ConfigError("logger.tensorboard: tensorboard is not installed") from None
+    return loggers
+
+
+def _trainer(cfg: DictConfig, out: Path, callbacks: list, loggers: list):
+    import lightning as L
+
+    kwargs = to_plain(cfg.trainer)
+    try:
+        return L.Trainer(default_root_dir=str(out), callbacks=callbacks, logger=loggers or False, **kwargs)
+    except (TypeError, ValueError) as err:
+        raise ConfigError(f"trainer: {err}") from None
+
+
+def _scalars(metrics: dict) -> dict[str, float]:
+    out = {}
+    for k, v in metrics.items():
+        if isinstance(v, torch.Tensor) and v.numel() == 1:
+            out[k] = float(v.item())
+        elif isinstance(v, (int, float)):
+            out[k] = float(v)
+    return out
+
+
+def run_train(cfg: DictConfig) -> dict[str, float]:
+    """Fit, test and write ``metrics.json`` + ``config.yaml`` under ``cfg.output_dir``."""
+    import lightning as L
+
+    L.seed_everything(int(cfg.seed), workers=True, verbose=False)
+    out = _output_dir(cfg)
+    out.mkdir(parents=True, exist_ok=True)
+    config_dict = to_plain(cfg)
+    (out / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
+    dm = build_datamodule(cfg.data)
+    dm.setup("fit")
+    task = build_task(cfg, dm)
+    callbacks = _callbacks(cfg, out, config_dict)
+    trainer = _trainer(cfg, out, callbacks, _loggers(cfg, out))
+    ckpt = cfg.get("ckpt_path")
+    if ckpt == "last":
+        ckpt = str(out / "checkpoints" / "last.ckpt")
+    if ckpt and not Path(str(ckpt)).exists():
+        raise ConfigError(f"ckpt_path: no checkpoint at {ckpt}")
+    start = time.time()
+    trainer.fit(task, datamodule=dm, ckpt_path=ckpt)
+    metrics = {"train/seconds": time.time() - start, "train/epochs": float(trainer.current_epoch)}
+    metrics.update({k: v for k, v in _scalars(trainer.callback_metrics).items() if k.startswith("val/")})
+    if cfg.get("test", True):
+        best = callbacks[0].best_model_path or None
+        results = trainer.test(task, datamodule=dm, ckpt_path=best, verbose=False)
+        for r in results:
+            metrics.update(_scalars(r))
+        metrics.update(_scalars(getattr(task, "extra_test_metrics", {}) or {}))
+    metrics["best_checkpoint"] = callbacks[0].best_model_path  # type: ignore[assignment]
+    _write_json(out / "metrics.json", metrics)
+    return metrics
+
+
+def train(overrides: Sequence[str] = ()) -> dict[str, float]:
+    """Compose ``configs/train.yaml`` with ``overrides`` and run :func:`run_train`."""
+    return run_train(compose("train", overrides))
+
+
+def load_checkpoint(path: str | os.PathLike) -> dict:
+    """Load a training checkpoint without pickle (``weights_only=True``)."""
+    path = Path(path)
+    if not path.exists():
+        raise ModelError(f"{path}: checkpoint not found")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:
+        raise ModelError(f"{path}: not a loadable signalkit checkpoint ({type(err).__name__}: {str(err).splitlines()[0][:200]})") from None
+
+
+def evaluate(overrides: Sequence[str] = ()) -> dict[str, float]:
+    """Evaluate a checkpoint on a split; data/model/task come from the checkpoint's config."""
+    import lightning as L
+
+    ev = compose("evaluate", [o for o in overrides if o.split("=")[0] in ("ckpt_path", "split", "output_dir")])
+    ckpt = load_checkpoint(str(ev.ckpt_path))
+    saved = ckpt.get("signalkit_config")
+    if not saved:
+        raise ModelError(f"{ev.ckpt_path}: checkpoint has no signalkit config (not written by signalkit train)")
+    cfg = OmegaConf.create(saved)
+    rest = [o for o in overrides if o.split("=")[0] not in ("ckpt_path", "split", "output_dir")]
+    for item in rest:
+        key = item.split("=", 1)[0]
+        if OmegaConf.select(cfg, key, default="__missing__") == "__missing__":
+            raise ConfigError(f"{key}: no such config key")
+    cfg = OmegaConf.merge(cfg, OmegaConf.from_dotlist(rest))
+    out = Path(str(ev.output_dir)) if ev.output_dir else Path(str(ev.ckpt_path)).resolve().parent.parent
+    dm = build_datamodule(cfg.data)
+    dm.setup("test")
+    task = build_task(cfg, dm)
+    task.load_state_dict(ckpt["state_dict"])
+    trainer = L.Trainer(logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                        accelerator=cfg.trainer.get("accelerator", "auto"), devices=1)
+    loader = {"test": dm.test_dataloader, "val": dm.val_dataloader}.get(str(ev.split))
+    if loader is None:
+        raise ConfigError(f"split: expected test or val, got {ev.split!r}")
+    results = trainer.test(task, dataloaders=loader(), verbose=False)
+    metrics = {}
+    for r in results:
+        metrics.update({k.replace("test/", f"{ev.split}/", 1): v for k, v in _scalars(r).items()})
+    out.mkdir(parents=True, exist_ok=True)
+    _write_json(out / f"evaluate_{ev.split}.json", metrics)
+    return metrics

@@ -1,0 +1,135 @@
+"""``BaseTask``: the LightningModule every task builds on.
+
+Hyperparameters are plain values (dicts, lists, numbers, strings) so that checkpoints load with
+``torch.load(weights_only=True)``. The model is built from its plain config through the
+registries; ``freeze_backbone``/``unfreeze_at_epoch`` and ``layer_decay`` serve fine-tuning.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import lightning as L
+import torch
+from torch import Tensor, nn
+
+from signalkit.errors import ConfigError, SignalkitError
+from signalkit.models import SignalModel, build_model
+
+
+class NonFiniteLossError(SignalkitError):
+    """The loss became NaN or Inf (names the step and the recordings of the batch)."""
+
+
+class BaseTask(L.LightningModule):
+    """Shared optimisation logic: AdamW, warmup + cosine schedule, layer-wise lr decay.
+
+    Args:
+        model: plain model config (see :mod:`signalkit.models`).
+        data_contract: the data's input contract (saved with checkpoints and pretrained models).
+        lr, weight_decay: AdamW settings (no decay on biases and norm weights).
+        warmup_epochs: linear warmup length (fractional epochs allowed), then cosine to 0.
+        freeze_backbone: keep the backbone's weights fixed.
+        unfreeze_at_epoch: epoch at which a frozen backbone starts training.
+        layer_decay: lr multiplier per layer below the head (``1.0`` = none).
+        nan_policy: ``"raise"`` stops on a NaN/Inf loss naming step and recordings; ``"skip"``
+            skips such batches.
+    """
+
+    def __init__(
+        self,
+        model: dict,
+        data_contract: dict | None = None,
+        lr: float = 1e-3,
+        weight_decay: float = 0.05,
+        warmup_epochs: float = 1.0,
+        freeze_backbone: bool = False,
+        unfreeze_at_epoch: int | None = None,
+        layer_decay: float = 1.0,
+        nan_policy: str = "raise",
+    ):
+        super().__init__()
+        if nan_policy not in ("raise", "skip"):
+            raise ConfigError(f"task.nan_policy: expected raise|skip, got {nan_policy!r}")
+        self.save_hyperparameters()
+        self.model: SignalModel = build_model(model, data_contract)
+        self._set_backbone_trainable(not freeze_backbone)
+
+    # ------------------------------------------------------------ fine-tuning
+    def _set_backbone_trainable(self, trainable: bool) -> None:
+        for p in self.model.backbone.parameters():
+            p.requires_grad_(trainable)
+
+    def on_train_epoch_start(self) -> None:
+        epoch = self.hparams.unfreeze_at_epoch
+        if self.hparams.freeze_backbone and epoch is not None and self.current_epoch >= epoch:
+            self._set_backbone_trainable(True)
+
+    def _layer_ids(self) -> dict[str, int]:
+        """Parameter name -> layer number (tokenizer 0, backbone blocks 1..n, head n+1)."""
+        blocks = getattr(self.model.backbone, "blocks", None)
+        n_blocks = len(blocks) if isinstance(blocks, nn.ModuleList) else 1
+        ids = {}
+        for name, _ in self.model.named_parameters():
+            if name.startswith("tokenizer."):
+                ids[name] = 0
+            elif name.startswith("head."):
+                ids[name] = n_blocks + 1
+            elif name.startswith("backbone.blocks.") and isinstance(blocks, nn.ModuleList):
+                ids[name] = 1 + int(name.split(".")[2])
+            else:
+                ids[name] = n_blocks
+        return ids
+
+    def configure_optimizers(self):
+        ids = self._layer_ids()
+        top = max(ids.values())
+        groups: dict[tuple[int, bool], list[Tensor]] = {}
+        # every parameter is given to the optimizer so a later unfreeze trains it too
+        for name, p in self.model.named_parameters():
+            decay = p.ndim >= 2 and "norm" not in name and "embed" not in name
+            groups.setdefault((ids[name], decay), []).append(p)
+        param_groups = [
+            {"params": ps, "weight_decay": self.hparams.weight_decay if decay else 0.0,
+             "lr": self.hparams.lr * self.hparams.layer_decay ** (top - layer)}
+            for (layer, decay), ps in sorted(groups.items())
+        ]
+        opt = torch.optim.AdamW(param_groups, lr=self.hparams.lr)
+        total = max(1, int(self.trainer.estimated_stepping_batches))
+        per_epoch = max(1, total // max(1, self.trainer.max_epochs or 1))
+        warmup = int(self.hparams.warmup_epochs * per_epoch)
+
+        def schedule(step: int) -> float:
+            if step < warmup:
+                return (step + 1) / (warmup + 1)
+            progress = (step - warmup) / max(1, total - warmup)
+            return 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, schedule)
+        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
+
+    # --------------------------------------------------------------- helpers
+    def check_loss(self, loss: Tensor, batch: dict) -> bool:
+        """True if ``loss`` is finite; otherwise raise or (``nan_policy=skip``) return False."""
+        if torch.isfinite(loss):
+            return True
+        if self.hparams.nan_policy == "skip":
+            self.log("train/skipped_batches", 1.0, reduce_fx="sum", on_epoch=True, on_step=False)
+            return False
+        raise NonFiniteLossError(
+            f"loss is {loss.item()} at step {self.global_step} (epoch {self.current_epoch}); "
+            f"recordings in the batch: {', '.join(self._batch_sources(batch)) or 'unknown'}; "
+            "set task.nan_policy=skip to skip such batches"
+        )
+
+    def _batch_sources(self, batch: dict) -> list[str]:
+        recs = batch.get("rec")
+        dm = getattr(self.trainer, "datamodule", None) if self._trainer is not None else None
+        ds = getattr(dm, "datasets", {}).get("train") if dm is not None else None
+        if recs is None or ds is None or not hasattr(ds, "source_of"):
+            return []
+        return sorted({ds.source_of(int(r)) for r in recs.tolist()})
+
+    def forward(self, batch: dict) -> Any:
+        return self.model(batch)

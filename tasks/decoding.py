@@ -1,0 +1,91 @@
+"""``DecodingTask``: classify windows (cross-entropy, torchmetrics per stage)."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+from torchmetrics import MetricCollection
+from torchmetrics.classification import (
+    MulticlassAccuracy,
+    MulticlassAUROC,
+    MulticlassCohenKappa,
+    MulticlassF1Score,
+)
+
+from signalkit.errors import ConfigError
+from signalkit.tasks.base import BaseTask
+
+
+def decoding_metrics(num_classes: int) -> MetricCollection:
+    """accuracy, balanced_accuracy (mean per-class recall), cohen_kappa, f1_macro, auroc."""
+    return MetricCollection({
+        "accuracy": MulticlassAccuracy(num_classes, average="micro"),
+        "balanced_accuracy": MulticlassAccuracy(num_classes, average="macro"),
+        "cohen_kappa": MulticlassCohenKappa(num_classes),
+        "f1_macro": MulticlassF1Score(num_classes, average="macro"),
+        "auroc": MulticlassAUROC(num_classes),
+    })
+
+
+class DecodingTask(BaseTask):
+    """Window classification. ``batch["y"] (B,)`` class ids; the model returns ``(B, K)`` logits.
+
+    Args (besides :class:`BaseTask`'s):
+        class_weights: per-class loss weights (``K`` numbers) or ``None``.
+        label_smoothing: cross-entropy label smoothing.
+    """
+
+    def __init__(
+        self,
+        model: dict,
+        data_contract: dict | None = None,
+        lr: float = 1e-3,
+        weight_decay: float = 0.05,
+        warmup_epochs: float = 1.0,
+        freeze_backbone: bool = False,
+        unfreeze_at_epoch: int | None = None,
+        layer_decay: float = 1.0,
+        nan_policy: str = "raise",
+        class_weights: list[float] | None = None,
+        label_smoothing: float = 0.0,
+    ):
+        super().__init__(model, data_contract, lr, weight_decay, warmup_epochs, freeze_backbone,
+                         unfreeze_at_epoch, layer_decay, nan_policy)
+        k = int(model["head"].get("num_classes", 2))
+        if k < 2:
+            raise ConfigError(f"model.head.num_classes: decoding needs at least 2 classes, got {k}")
+        if class_weights is not None and len(class_weights) != k:
+            raise ConfigError(f"task.class_weights: {len(class_weights)} weights for {k} classes")
+        self.num_classes = k
+        self.register_buffer("class_weights", torch.tensor(class_weights, dtype=torch.float32)
+                             if class_weights is not None else None, persistent=False)
+        base = decoding_metrics(k)
+        # one collection per stage ("train" cannot be a ModuleDict key: it is a Module method)
+        self.stage_metrics = torch.nn.ModuleDict({f"{s}_": base.clone(prefix=f"{s}/") for s in ("train", "val", "test")})
+
+    def _step(self, batch: dict, stage: str) -> Tensor | None:
+        logits = self.model(batch)
+        loss = F.cross_entropy(logits.float(), batch["y"], weight=self.class_weights,
+                               label_smoothing=self.hparams.label_smoothing)
+        if stage == "train" and not self.check_loss(loss, batch):
+            return None
+        metrics = self.stage_metrics[f"{stage}_"]
+        metrics.update(logits.detach().float().softmax(-1), batch["y"])
+        self.log(f"{stage}/loss", loss, prog_bar=stage != "test", on_epoch=True, on_step=False,
+                 batch_size=len(batch["y"]))
+        self.log_dict(metrics, on_epoch=True, on_step=False, prog_bar=False)
+        return loss
+
+    def training_step(self, batch: dict, batch_idx: int) -> Tensor | None:
+        return self._step(batch, "train")
+
+    def validation_step(self, batch: dict, batch_idx: int) -> None:
+        self._step(batch, "val")
+
+    def test_step(self, batch: dict, batch_idx: int) -> None:
+        self._step(batch, "test")
+
+    def predict_step(self, batch: dict, batch_idx: int) -> dict:
+        probs = self.model(batch).float().softmax(-1)
+        return {"proba": probs, "pred": probs.argmax(-1), "y": batch.get("y")}
