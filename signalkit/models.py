@@ -82,16 +82,8 @@ def build_model(config: Mapping[str, Any], data_contract: dict | None = None) ->
     backbone = create_backbone(cfg["backbone"]["name"], dim=dim, ndim=int(tokenizer.grid_ndim),
                                causal=bool(cfg.get("causal", False)), **bb_kw)
     head_kw = {k: v for k, v in cfg["head"].items() if k != "name"}
-    head = create_head(cfg["head"]["name"], dim=dim, **head_kw)
-    if "tokenizer" in _init_args(head):
-        head.tokenizer = tokenizer
+    head = create_head(cfg["head"]["name"], dim=dim, tokenizer=tokenizer, **head_kw)
     return SignalModel(tokenizer, backbone, head, cfg, data_contract)
-
-
-def _init_args(module: nn.Module) -> set[str]:
-    import inspect
-
-    return set(inspect.signature(type(module).__init__).parameters)
 
 
 def model_config(name: str, **overrides: Any) -> dict:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 
 from torch import nn
@@ -17,10 +18,16 @@ def register_head(name: str, cls: Callable[..., nn.Module]) -> None:
     HEADS[name] = cls
 
 
-def create_head(name: str, **kwargs) -> nn.Module:
-    """Build a registered head; :class:`ConfigError` for unknown names or arguments."""
+def create_head(name: str, tokenizer: nn.Module | None = None, **kwargs) -> nn.Module:
+    """Build a registered head; :class:`ConfigError` for unknown names or arguments.
+
+    Heads whose constructor takes a ``tokenizer`` argument (to return to signal space with
+    ``tokenizer.untokenize``) receive the model's tokenizer.
+    """
     if name not in HEADS:
         raise ConfigError(f"model.head.name: unknown head {name!r} (known: {', '.join(sorted(HEADS))})")
+    if "tokenizer" in inspect.signature(HEADS[name]).parameters:
+        kwargs["tokenizer"] = tokenizer
     try:
         return HEADS[name](**kwargs)
     except TypeError as err:
