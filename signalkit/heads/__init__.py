@@ -13,6 +13,22 @@ from signalkit.heads.decoding import DecodingHead
 HEADS: dict[str, Callable[..., nn.Module]] = {"decoding": DecodingHead}
 
 
+# modality modules that register themselves on import (absent ones are skipped)
+_OPTIONAL: tuple[str, ...] = (
+)
+
+
+def _import_optional() -> None:
+    import importlib
+
+    for module in _OPTIONAL:
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as err:
+            if err.name != module:
+                raise
+
+
 def register_head(name: str, cls: Callable[..., nn.Module]) -> None:
     """Register a head class under ``name`` (used by model configs)."""
     HEADS[name] = cls
@@ -24,6 +40,7 @@ def create_head(name: str, tokenizer: nn.Module | None = None, **kwargs) -> nn.M
     Heads whose constructor takes a ``tokenizer`` argument (to return to signal space with
     ``tokenizer.untokenize``) receive the model's tokenizer.
     """
+    _import_optional()
     if name not in HEADS:
         raise ConfigError(f"model.head.name: unknown head {name!r} (known: {', '.join(sorted(HEADS))})")
     if "tokenizer" in inspect.signature(HEADS[name]).parameters:

@@ -12,6 +12,22 @@ from signalkit.tokenizers.sensor import SensorTokenizer
 TOKENIZERS: dict[str, Callable[..., nn.Module]] = {"sensor": SensorTokenizer}
 
 
+# modality modules that register themselves on import (absent ones are skipped)
+_OPTIONAL: tuple[str, ...] = (
+)
+
+
+def _import_optional() -> None:
+    import importlib
+
+    for module in _OPTIONAL:
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as err:
+            if err.name != module:
+                raise
+
+
 def register_tokenizer(name: str, cls: Callable[..., nn.Module]) -> None:
     """Register a tokenizer class under ``name`` (used by model configs)."""
     TOKENIZERS[name] = cls
@@ -19,6 +35,7 @@ def register_tokenizer(name: str, cls: Callable[..., nn.Module]) -> None:
 
 def create_tokenizer(name: str, **kwargs) -> nn.Module:
     """Build a registered tokenizer; :class:`ConfigError` for unknown names or arguments."""
+    _import_optional()
     if name not in TOKENIZERS:
         raise ConfigError(f"model.tokenizer.name: unknown tokenizer {name!r} (known: {', '.join(sorted(TOKENIZERS))})")
     try:
