@@ -2,7 +2,9 @@
 
 The long convolution runs along the first grid axis; the other grid axes are flattened into the
 batch. It is linear (zero padded, never circular) and causal by construction with
-``fftconv(causal=True)``; with ``causal=False`` the kernel is centred (two-sided).
+``fftconv(causal=True)``. With ``causal=False`` it is bidirectional: a causal kernel on the
+sequence plus a second causal kernel on the reversed sequence, so every position sees the whole
+sequence on both sides (a centred kernel of length <= L would only reach L/2 each way).
 
 Also provides :class:`AxisLongConv`, the causal long convolution along axis 0 that the frequency
 family uses when ``causal=True``.
@@ -37,8 +39,23 @@ def from_sequences(y: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
     return y.reshape(B, *S, C, T).movedim(-2, 1).movedim(-1, 2)
 
 
+def long_conv(
+    u: torch.Tensor, k: torch.Tensor, D: torch.Tensor | None, gate: torch.Tensor | None, causal: bool,
+    backend: str | None,
+) -> torch.Tensor:
+    """``(Bt, C, L)`` long conv through ``fftconv``: causal with ``k (C, L)``, or bidirectional with
+    ``k (2C, L)`` (first half forward, second half on the reversed sequence); gate and skip fused."""
+    if causal:
+        return fftconv(u, k, D, gate=gate, causal=True, backend=backend)
+    C = u.shape[1]
+    fwd = fftconv(u, k[:C], D, gate=gate, causal=True, backend=backend)
+    g = None if gate is None else gate.flip(-1)
+    bwd = fftconv(u.flip(-1), k[C:], None, gate=g, causal=True, backend=backend)
+    return fwd + bwd.flip(-1)
+
+
 class ImplicitFilter(nn.Module):
-    """Smooth implicit long kernel ``k[c, s] = MLP(pos(s))[c] * exp(-a_c |s| / L)`` (Hyena).
+    """Smooth implicit long kernel ``k[c, s] = MLP(pos(s))[c] * exp(-a_c s / L)`` (Hyena).
 
     Positional features are ``[r, sin(2 pi f r), cos(2 pi f r)]`` for ``f = 1..bands`` with the
     relative offset ``r = s / L``; the MLP uses sine activations; decay rates ``a_c`` are spread
@@ -58,40 +75,36 @@ class ImplicitFilter(nn.Module):
             "decay", torch.linspace(abs(target) / 1.5, abs(target) / 0.3, channels), persistent=False
         )
 
-    def forward(self, Lk: int, L: int, centred: bool) -> torch.Tensor:
-        """Kernel ``(channels, Lk)`` for a sequence of length ``L`` (causal or centred offsets)."""
-        s = torch.arange(Lk, device=self.freqs.device, dtype=torch.float32)
-        if centred:
-            s = s - Lk // 2
-        r = (s / L).unsqueeze(-1)  # (Lk, 1)
+    def forward(self, L: int) -> torch.Tensor:
+        """Causal kernel ``(channels, L)`` for a sequence of length ``L`` (offsets 0..L-1)."""
+        s = torch.arange(L, device=self.freqs.device, dtype=torch.float32)
+        r = (s / L).unsqueeze(-1)  # (L, 1)
         ang = 2 * math.pi * r * self.freqs
         z = torch.cat([r, ang.sin(), ang.cos()], dim=-1)
         h = torch.sin(self.omega * self.fc1(z))
         h = torch.sin(self.omega * self.fc2(h))
-        k = self.fc3(h).t()  # (C, Lk)
-        window = torch.exp(-self.decay[:, None] * r.abs().t())  # (C, Lk)
+        k = self.fc3(h).t()  # (C, L)
+        window = torch.exp(-self.decay[:, None] * r.t())  # (C, L)
         return k * window / window.norm(dim=1, keepdim=True)
 
 
 class AxisLongConv(nn.Module):
     """Depthwise long convolution along grid axis 0 via ``fftconv`` with an implicit kernel.
 
-    ``(B, D, T, *S) -> (B, D, T, *S)``; causal (``y[t]`` sees ``x[<= t]``) or centred.
+    ``(B, D, T, *S) -> (B, D, T, *S)``; causal (``y[t]`` sees ``x[<= t]``) or bidirectional.
     """
 
     def __init__(self, dim: int, *, causal: bool = True, hidden: int = 32, bands: int = 8,
                  backend: str | None = None) -> None:
         super().__init__()
         self.causal, self.backend = causal, backend
-        self.filter = ImplicitFilter(dim, hidden=hidden, bands=bands)
+        self.filter = ImplicitFilter(dim if causal else 2 * dim, hidden=hidden, bands=bands)
         self.D = nn.Parameter(torch.ones(dim))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         seq, shape = to_sequences(x)
-        T = seq.shape[-1]
-        Lk = T if self.causal else T - (1 - T % 2)
-        k = self.filter(Lk, T, centred=not self.causal)
-        return from_sequences(fftconv(seq, k, self.D, causal=self.causal, backend=self.backend), shape)
+        k = self.filter(seq.shape[-1])
+        return from_sequences(long_conv(seq, k, self.D, None, self.causal, self.backend), shape)
 
 
 class HyenaMixer(nn.Module):
@@ -99,7 +112,8 @@ class HyenaMixer(nn.Module):
 
     ``(B, D, *grid) -> (B, D, *grid)``. ``v, x_1..x_N`` come from a 1x1 projection followed by a
     short separable depthwise conv (causal along axis 0 when ``causal``); ``h_i`` are implicit long
-    kernels along axis 0 applied with ``fftconv`` (gate and skip fused).
+    kernels along axis 0 applied with ``fftconv`` (gate and skip fused; two kernels, forward and
+    on the reversed sequence, when not causal).
     """
 
     def __init__(
@@ -113,7 +127,8 @@ class HyenaMixer(nn.Module):
         self.dim, self.order, self.causal, self.backend = dim, order, causal, backend
         self.in_proj = nn.Linear(dim, (order + 1) * dim)
         self.short = SeparableDWConv((order + 1) * dim, ndim, short_kernel, causal=causal, backend=backend)
-        self.filter = ImplicitFilter(order * dim, hidden=filter_hidden, bands=filter_bands)
+        self.dirs = 1 if causal else 2
+        self.filter = ImplicitFilter(order * dim * self.dirs, hidden=filter_hidden, bands=filter_bands)
         self.D = nn.Parameter(torch.randn(order, dim) * 0.02)
         self.out_proj = nn.Linear(dim, dim)
 
@@ -122,11 +137,10 @@ class HyenaMixer(nn.Module):
         v, *gates = z.split(self.dim, dim=1)
         v, shape = to_sequences(v)
         T = v.shape[-1]
-        Lk = T if self.causal else T - (1 - T % 2)
-        k = self.filter(Lk, T, centred=not self.causal).view(self.order, self.dim, Lk)
+        k = self.filter(T).view(self.order, self.dirs * self.dim, T)
         for i, g in enumerate(gates):
             g_seq, _ = to_sequences(g)
-            v = fftconv(v, k[i], self.D[i], gate=g_seq, causal=self.causal, backend=self.backend)
+            v = long_conv(v, k[i], self.D[i], g_seq, self.causal, self.backend)
         return channels_last_linear(from_sequences(v, shape), self.out_proj)
 
 

@@ -1,0 +1,167 @@
+"""Synthetic long-range task with a known answer: XOR of the signs at two far-apart positions.
+
+Input: a 1-D sequence (length L) or a 2-D field (H x W) of zeros with two tokens ``s1, s2 = +-1``
+at ``p1`` (random, first half of each axis) and ``p2 = p1 + L/2`` (half the grid further along
+every axis); label ``s1 != s2``. Model: pointwise stem (1 -> D) -> backbone -> global
+mean pool -> linear. With mean pooling, a stack of 3-wide convolutions sees each token alone, its
+pooled features are ``h(s1) + h(s2) + const`` and XOR is not linearly separable from that: it
+stays at chance. A backbone whose receptive field joins the two tokens can solve it.
+
+    python benchmarks/long_range.py            # full size: L=4096 and 128 x 128
+    python benchmarks/long_range.py --small    # L=512 and 32 x 32 (what the tests run)
+
+Prints a markdown table: family, backbone, grid, accuracy, conv3 baseline, train seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from signalkit.backbones import create_backbone
+
+
+def make_batch(
+    n: int, shape: tuple[int, ...], gen: torch.Generator, width: int | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``x (n, 1, *shape)`` with two +-1 tokens far apart and labels ``y (n,)`` = XOR of their signs.
+
+    The first sign sits at a random place in the first half of every axis, the second exactly half
+    the grid further along every axis (delayed XOR: the separation is fixed, the place is not).
+    Each sign is written on a run of ``width`` consecutive cells per axis (default 1/8 of the
+    axis in 1-D, 1/4 per axis in 2-D) so that mean-pooled features carry a usable gradient; the
+    runs never overlap and stay half the grid apart.
+    """
+    ws = [width or max(1, size // (8 if len(shape) == 1 else 4)) for size in shape]
+    x = torch.zeros(n, 1, *shape)
+    s = (torch.randint(0, 2, (n, 2), generator=gen) * 2 - 1).float()
+    starts = [torch.randint(0, size // 2 - w + 1, (n,), generator=gen) for size, w in zip(shape, ws)]
+    for i in range(n):
+        sl1 = [slice(int(a[i]), int(a[i]) + w) for a, w in zip(starts, ws)]
+        sl2 = [slice(int(a[i]) + size // 2, int(a[i]) + size // 2 + w) for a, size, w in zip(starts, shape, ws)]
+        x[(i, 0, *sl1)] = s[i, 0]
+        x[(i, 0, *sl2)] = s[i, 1]
+    return x, (s[:, 0] != s[:, 1]).long()
+
+
+class Classifier(nn.Module):
+    """Pointwise stem -> backbone -> mean pool -> linear (2 classes)."""
+
+    def __init__(self, backbone: nn.Module, dim: int) -> None:
+        super().__init__()
+        self.stem = nn.Linear(1, dim)
+        self.backbone = backbone
+        self.head = nn.Linear(dim, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.stem(x.movedim(1, -1)).movedim(-1, 1)
+        h = self.backbone(h)
+        return self.head(h.flatten(2).mean(-1))
+
+
+@dataclass
+class Spec:
+    """One backbone configuration of the benchmark."""
+
+    family: str
+    name: str
+    kwargs: dict = field(default_factory=dict)
+    depth: int = 2
+    lr: float = 3e-3
+
+
+def specs_for(shape: tuple[int, ...]) -> list[Spec]:
+    """The backbone per family, with kernel sizes / dilations sized so the receptive field spans the grid."""
+    n = max(shape)
+    # LKA: local (2d-1) + dilated (k=31 in 1-D, 9 in 2-D) reaches ~n/2 per layer along each axis
+    k = 31 if len(shape) == 1 else 9
+    d = max(1, n // (k - 1))
+    lka = {"local_kernel": min(2 * d - 1, 255), "kernel_size": k, "dilation": d}
+    specs = [
+        Spec("large-kernel", "lka", lka),
+        Spec("frequency", "afno", {"num_blocks": 4}),
+        Spec("frequency", "gfnet", {"filter_size": 16}),
+        Spec("state-space", "ssm", {"d_state": 8, "expand": 1}),
+    ]
+    if len(shape) == 1:  # hyena mixes along grid axis 0 only: a 1-D model
+        specs.insert(3, Spec("frequency", "hyena", {}))
+    return specs
+
+
+def train_eval(
+    backbone_name: str, kwargs: dict, shape: tuple[int, ...], *, dim: int = 32, depth: int = 2, steps: int = 300,
+    batch: int = 32, lr: float = 3e-3, seed: int = 0, n_test: int = 512, time_limit: float | None = None,
+) -> tuple[float, float, int]:
+    """Train on fresh batches, return ``(test accuracy, train seconds, steps done)``.
+
+    Stops early once 16 consecutive training batches are all correct, or at ``time_limit`` seconds.
+    """
+    torch.manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed)
+    bb = create_backbone(backbone_name, dim=dim, depth=depth, ndim=len(shape), causal=False, **kwargs)
+    model = Classifier(bb, dim)
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.1)
+    t0, streak, done = time.perf_counter(), 0, 0
+    model.train()
+    for step in range(steps):
+        x, y = make_batch(batch, shape, gen)
+        logits = model(x)
+        loss = F.cross_entropy(logits, y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        sched.step()
+        done = step + 1
+        streak = streak + 1 if bool((logits.argmax(-1) == y).all()) else 0
+        if streak >= 16 or (time_limit is not None and time.perf_counter() - t0 > time_limit):
+            break
+    train_s = time.perf_counter() - t0
+    model.eval()
+    test_gen = torch.Generator().manual_seed(10_000 + seed)
+    correct = 0
+    with torch.no_grad():
+        for i in range(0, n_test, 64):
+            x, y = make_batch(min(64, n_test - i), shape, test_gen)
+            correct += int((model(x).argmax(-1) == y).sum())
+    return correct / n_test, train_s, done
+
+
+def conv3_baseline(shape: tuple[int, ...], depth: int, **kw) -> tuple[float, float, int]:
+    """Same architecture and size as ``large_kernel`` but with 3-wide kernels (local receptive field)."""
+    return train_eval("large_kernel", {"kernel_size": 3, "small_kernel": 3}, shape, depth=depth, **kw)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--small", action="store_true", help="L=512 and 32x32 instead of 4096 and 128x128")
+    ap.add_argument("--steps", type=int, default=None)
+    ap.add_argument("--only", nargs="*", default=None, help="backbone names to run")
+    ap.add_argument("--ndim", type=int, nargs="*", default=[1, 2])
+    ap.add_argument("--threads", type=int, default=1)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    shapes = {1: (512,) if args.small else (4096,), 2: (32, 32) if args.small else (128, 128)}
+    steps = args.steps or (400 if args.small else 600)
+    print("| family | backbone | grid | accuracy | conv3 baseline | train s | steps |")
+    print("|---|---|---|---|---|---|---|")
+    for nd in args.ndim:
+        shape = shapes[nd]
+        base_acc, _, _ = conv3_baseline(shape, 2, steps=min(steps, 200))
+        for spec in specs_for(shape):
+            if args.only and spec.name not in args.only:
+                continue
+            acc, secs, done = train_eval(spec.name, spec.kwargs, shape, depth=spec.depth, steps=steps, lr=spec.lr)
+            grid = "x".join(map(str, shape))
+            print(f"| {spec.family} | {spec.name} | {grid} | {acc:.3f} | {base_acc:.3f} | {secs:.1f} | {done} |",
+                  flush=True)
+
+
+if __name__ == "__main__":
+    main()
