@@ -2,6 +2,7 @@
 
 from signalkit.datamodules.sensor import SignalDataModule
 from signalkit.datamodules.splits import split_index
+from signalkit.datamodules.weather import WeatherDataModule
 from signalkit.datamodules.windows import WindowDataset, build_sensor_index
 
-__all__ = ["SignalDataModule", "WindowDataset", "build_sensor_index", "split_index"]
+__all__ = ["SignalDataModule", "WeatherDataModule", "WindowDataset", "build_sensor_index", "split_index"]

@@ -2,5 +2,6 @@
 
 from signalkit.tasks.base import BaseTask, NonFiniteLossError
 from signalkit.tasks.decoding import DecodingTask
+from signalkit.tasks.forecasting import WeatherForecastingTask
 
-__all__ = ["BaseTask", "DecodingTask", "NonFiniteLossError"]
+__all__ = ["BaseTask", "DecodingTask", "NonFiniteLossError", "WeatherForecastingTask"]

@@ -1,0 +1,214 @@
+"""``WeatherDataModule``: forecast samples from a weather store, split by date range.
+
+Splits are inclusive day ranges (``split: {train: [2017-01-01, 2017-01-20], val: [...],
+test: [...]}``); an init time belongs to a split only if all its inputs and targets lie in the
+range. The model steps ``step_hours`` at a time (a multiple of the data's time step); lead times
+are in hours and must be multiples of ``step_hours``. Training samples carry ``rollout_steps``
+targets (for multi-step rollout fine-tuning), test samples ``max(lead_times) / step_hours``.
+Normalisation statistics and the climatology (for ACC and the climatology baseline) come from the
+training period only, masked points excluded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import lightning as L
+import numpy as np
+from torch.utils.data import DataLoader
+
+from signalkit.datamodules.weather_windows import (
+    NS_PER_HOUR,
+    CollateFields,
+    ForecastDataset,
+    Normalizer,
+    init_indices,
+    parse_range,
+    time_step_hours,
+    training_stats,
+)
+from signalkit.errors import ConfigError
+from signalkit.metrics.weather import climatology
+from signalkit.recording import SIGNAL, str_values
+from signalkit.store import open_store
+
+STAGES = ("train", "val", "test")
+
+
+class WeatherDataModule(L.LightningDataModule):
+    """Forecasting samples of a weather store (``signalkit ingest weather``).
+
+    Args:
+        store: path or fsspec URL of the store.
+        split: ``{stage: [first day, last day]}`` for train, val and test (inclusive).
+        history: input time steps (spaced ``step_hours`` apart, the last one is the init time).
+        step_hours: model time step in hours (``null``: the data's time step).
+        lead_times: evaluation lead times in hours (multiples of ``step_hours``).
+        rollout_steps: targets per training/validation sample (autoregressive fine-tuning).
+        climatology: ``hour`` (hour-of-day mean of the training days) or ``dayofyear_hour``.
+        preload: hold the normalised store in memory (``auto``: when under 2 GB).
+    """
+
+    def __init__(
+        self,
+        store: str,
+        split: Mapping[str, Sequence[str]] | None = None,
+        history: int = 2,
+        step_hours: float | None = None,
+        lead_times: Sequence[float] = (6, 12, 24),
+        rollout_steps: int = 1,
+        climatology: str = "hour",
+        batch_size: int = 16,
+        num_workers: int = 0,
+        preload: bool | str = "auto",
+        modality: str | None = "weather",
+    ):
+        super().__init__()
+        if store in (None, "", "???"):
+            raise ConfigError("data.store: no store given (set data.store=<path of an ingested weather store>)")
+        self.store_path = str(store)
+        self.split_cfg = dict(split or {})
+        unknown = set(self.split_cfg) - set(STAGES)
+        if unknown:
+            raise ConfigError(f"data.split: unknown key(s) {sorted(unknown)} (expected train, val, test)")
+        self.ranges = {s: parse_range(self.split_cfg.get(s), f"data.split.{s}") for s in STAGES}
+        if int(history) < 1:
+            raise ConfigError(f"data.history: must be >= 1, got {history}")
+        if int(rollout_steps) < 1:
+            raise ConfigError(f"data.rollout_steps: must be >= 1, got {rollout_steps}")
+        if climatology not in ("hour", "dayofyear_hour"):
+            raise ConfigError(f"data.climatology: expected hour or dayofyear_hour, got {climatology!r}")
+        self.history, self.step_hours_cfg = int(history), step_hours
+        self.lead_times = [float(h) for h in lead_times]
+        self.rollout_steps, self.climatology_by = int(rollout_steps), climatology
+        self.batch_size, self.num_workers, self.preload = int(batch_size), int(num_workers), preload
+        self.modality = modality
+        self.datasets: dict[str, ForecastDataset] = {}
+        self.norm: Normalizer | None = None
+
+    # ----------------------------------------------------------------- setup
+    def _open(self) -> None:
+        store = open_store(self.store_path)
+        if self.modality and store.modality != self.modality:
+            raise ConfigError(f"data.store: {self.store_path} holds {store.modality!r} recordings, not weather")
+        self.store = store
+        self.rids = list(store)
+        first = store[self.rids[0]]
+        self.variables = [str(v) for v in str_values(first["variable"].values)]
+        self.lat = np.asarray(first["lat"].values, np.float64)
+        self.lon = np.asarray(first["lon"].values, np.float64)
+        mask = np.zeros((len(self.lat), len(self.lon)), bool)
+        for rid in self.rids:
+            ds = store[rid]
+            if [str(v) for v in str_values(ds["variable"].values)] != self.variables or \
+                    ds.sizes["lat"] != len(self.lat) or ds.sizes["lon"] != len(self.lon):
+                raise ConfigError(f"data.store: recording {rid} has another grid or variable set than {self.rids[0]}")
+            mask |= np.asarray(ds["mask"].values, bool) if "mask" in ds else False
+        self.mask = mask
+        self.times = [np.asarray(store[r]["time"].values).astype("datetime64[ns]") for r in self.rids]
+        self.dt_hours = time_step_hours(self.times[0], self.rids[0])
+        step_h = float(self.step_hours_cfg) if self.step_hours_cfg else self.dt_hours
+        ratio = step_h / self.dt_hours
+        if ratio < 1 or abs(ratio - round(ratio)) > 1e-6:
+            raise ConfigError(f"data.step_hours: {step_h:g} h is not a multiple of the data's time step "
+                              f"{self.dt_hours:g} h")
+        self.step_hours, self.step = step_h, int(round(ratio))
+        for lead in self.lead_times:
+            if lead <= 0 or abs(lead / step_h - round(lead / step_h)) > 1e-6:
+                raise ConfigError(f"data.lead_times: {lead:g} h is not a positive multiple of the model step "
+                                  f"{step_h:g} h (data time step {self.dt_hours:g} h)")
+
+    def _index(self, stage: str, k: int) -> np.ndarray:
+        dt_ns = int(round(self.dt_hours * NS_PER_HOUR))
+        rows = [np.stack([np.full(len(ix), r), ix], 1)
+                for r, t in enumerate(self.times)
+                for ix in [init_indices(t, self.ranges[stage], self.history, self.step, k, dt_ns)]]
+        return np.concatenate(rows).astype(np.int64) if rows else np.zeros((0, 2), np.int64)
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.datasets:
+            return
+        self._open()
+        max_lead = int(round(max(self.lead_times) / self.step_hours))
+        ks = {"train": self.rollout_steps, "val": self.rollout_steps, "test": max_lead}
+        index = {s: self._index(s, ks[s]) for s in STAGES}
+        for s in ("train", "val"):
+            if len(index[s]) == 0:
+                raise ConfigError(f"data.split.{s}: no init time of {self.store_path} has its {self.history} input "
+                                  f"step(s) and {ks[s]} target step(s) inside {self.split_cfg.get(s)}")
+        if len(index["test"]) == 0:
+            raise ConfigError(f"data.lead_times: the longest lead time {max(self.lead_times):g} h (plus "
+                              f"{(self.history - 1) * self.step_hours:g} h of input history) does not fit in the "
+                              f"test period {self.split_cfg.get('test')} of {self.store_path}")
+        train_fields = [self._fields_in(r, self.ranges["train"]) for r in range(len(self.rids))]
+        self.norm = training_stats([f for f, _ in train_fields if len(f)], ~self.mask, self.step)
+        self.climatology = climatology(np.concatenate([f for f, _ in train_fields]),
+                                       np.concatenate([t for _, t in train_fields]), self.climatology_by)
+        sources = self._sources()
+        for s in STAGES:
+            ds = ForecastDataset(sources, self.times, index[s], self.history, self.step, ks[s], self.norm,
+                                 self.mask, self.lat, self.lon)
+            ds.climatology, ds.climatology_by = self.climatology, self.climatology_by
+            self.datasets[s] = ds
+
+    def _fields_in(self, r: int, rng: tuple) -> tuple[np.ndarray, np.ndarray]:
+        t = self.times[r]
+        sel = np.nonzero((t >= rng[0]) & (t < rng[1]))[0]
+        if len(sel) == 0:
+            return np.zeros((0, len(self.variables), len(self.lat), len(self.lon)), np.float32), t[:0]
+        sig = self.store[self.rids[r]][SIGNAL].isel(time=slice(int(sel[0]), int(sel[-1]) + 1))
+        return np.asarray(sig.values, np.float32), t[sel[0]: sel[-1] + 1]
+
+    def _sources(self) -> list:
+        total = sum(int(np.prod(self.store[r][SIGNAL].shape)) * 4 for r in self.rids)
+        preload = total < 2 * 1024**3 if self.preload == "auto" else bool(self.preload)
+        if not preload:
+            return [self.store[r] for r in self.rids]
+        out = []
+        for r in self.rids:
+            x = np.asarray(self.store[r][SIGNAL].values, np.float32)
+            x = (x - self.norm.mean[:, None, None]) / self.norm.std[:, None, None]
+            out.append((np.nan_to_num(x, nan=0.0) * ~self.mask).astype(np.float32))
+        return out
+
+    # ------------------------------------------------------------ contract
+    def data_contract(self) -> dict:
+        """What a model trained on this data expects (saved in checkpoints)."""
+        self.setup()
+        return {
+            "modality": "weather", "variables": self.variables,
+            "lat": self.lat.tolist(), "lon": self.lon.tolist(),
+            "mask": self.mask.astype(int).tolist(),
+            "dt_hours": self.dt_hours, "step_hours": self.step_hours, "history": self.history,
+            "lead_times": self.lead_times, "normalization": self.norm.to_dict(),
+            "units": [str(u) for u in str_values(self.store[self.rids[0]]["units"].values)]
+            if "units" in self.store[self.rids[0]].coords else [],
+        }
+
+    # --------------------------------------------------------- dataloaders
+    def _loader(self, stage: str, shuffle: bool) -> DataLoader:
+        self.setup()
+        ds = self.datasets[stage]
+        return DataLoader(ds, batch_size=self.batch_size, shuffle=shuffle, num_workers=self.num_workers,
+                          collate_fn=CollateFields(self.lat, self.lon, self.mask),
+                          persistent_workers=self.num_workers > 0, drop_last=False)
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader("train", True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader("val", False)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader("test", False)
+
+    def split_summary(self) -> dict[str, Any]:
+        """Init times per split (first and last) for logs and leakage checks."""
+        self.setup()
+        out = {}
+        for s, ds in self.datasets.items():
+            inits = [self.times[r][i] for r, i in ds.index]
+            out[s] = {"samples": len(ds), "first": str(min(inits))[:19] if inits else None,
+                      "last": str(max(inits))[:19] if inits else None}
+        return out

@@ -1,0 +1,167 @@
+"""``WeatherForecastingTask``: autoregressive field forecasting with WeatherBench 2 test metrics.
+
+Batches (``datamodules/weather.py``): ``x (B, history, V, H, W)`` and ``y (B, K, V, H, W)``
+normalised fields (masked points 0), ``time (B,)`` init time in hours since 1970, ``lat (H,)``,
+``lon (W,)``, ``mask (H, W)`` (True = no data). One model step predicts
+``next = last + diff_std * head(...)`` (residual in units of the one-step change); ``K`` steps are
+rolled out autoregressively, feeding predictions back as inputs. The loss is the latitude-weighted
+MSE over valid points of ``(next - target) / diff_std``, averaged over the rollout steps; the
+number of rollout steps grows from 1 to ``rollout_steps`` at ``rollout_start_epoch`` (multi-step
+fine-tuning). The test computes, per variable and lead time, RMSE / ACC / bias exactly as WB2
+(:mod:`signalkit.metrics.weather`) for the model and for the persistence and climatology
+baselines on the same init times, in physical units.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from signalkit.errors import ConfigError
+from signalkit.metrics import weather as wm
+from signalkit.tasks.base import BaseTask
+
+
+class WeatherForecastingTask(BaseTask):
+    """Field forecasting (weather). Args besides :class:`BaseTask`'s:
+
+    rollout_steps: autoregressive steps trained on (at most the data's ``rollout_steps``).
+    rollout_start_epoch: epochs trained on one step before the multi-step rollout starts.
+    """
+
+    def __init__(
+        self,
+        model: dict,
+        data_contract: dict | None = None,
+        lr: float = 1e-3,
+        weight_decay: float = 0.05,
+        warmup_epochs: float = 1.0,
+        freeze_backbone: bool = False,
+        unfreeze_at_epoch: int | None = None,
+        layer_decay: float = 1.0,
+        nan_policy: str = "raise",
+        rollout_steps: int = 1,
+        rollout_start_epoch: int = 0,
+    ):
+        contract = dict(data_contract or {})
+        if "variables" not in contract:
+            raise ConfigError("task: the weather forecasting task needs a weather data module (data=weather)")
+        tok = model.setdefault("tokenizer", {})
+        tok["n_vars"] = len(contract["variables"])
+        tok["history"] = int(contract["history"])
+        super().__init__(model, contract, lr, weight_decay, warmup_epochs, freeze_backbone,
+                         unfreeze_at_epoch, layer_decay, nan_policy)
+        norm = contract["normalization"]
+        self.register_buffer("mean", torch.tensor(norm["mean"], dtype=torch.float32), persistent=False)
+        self.register_buffer("std", torch.tensor(norm["std"], dtype=torch.float32), persistent=False)
+        self.register_buffer("diff_std", torch.tensor(norm["diff_std"], dtype=torch.float32), persistent=False)
+        self.variables = list(contract["variables"])
+        self.step_hours = float(contract["step_hours"])
+        self.lead_times = [float(h) for h in contract["lead_times"]]
+        self.extra_test_metrics: dict[str, float] = {}
+
+    # ------------------------------------------------------------ forecast
+    def step_once(self, state: Tensor, batch: dict, hours: Tensor) -> Tensor:
+        """One model step: ``state (B, history, V, H, W)`` -> next field ``(B, V, H, W)``."""
+        sub = {**batch, "x": state, "time": hours}
+        delta = self.model(sub)
+        nxt = state[:, -1] + self.diff_std[:, None, None] * delta
+        return nxt.masked_fill(batch["mask"].to(nxt.device), 0.0)
+
+    def rollout(self, batch: dict, steps: int) -> Tensor:
+        """Autoregressive forecast ``(B, steps, V, H, W)`` (normalised units) from ``batch["x"]``."""
+        state, hours, outs = batch["x"], batch["time"], []
+        for _ in range(steps):
+            nxt = self.step_once(state, batch, hours)
+            outs.append(nxt)
+            state = torch.cat([state[:, 1:], nxt[:, None]], 1)
+            hours = hours + self.step_hours
+        return torch.stack(outs, 1)
+
+    def _weights(self, batch: dict) -> Tensor:
+        lat = batch["lat"].detach().cpu().numpy()
+        w = torch.tensor(wm.area_weights(lat, batch["mask"].shape[-1], batch["mask"].cpu().numpy()),
+                         dtype=torch.float32, device=batch["x"].device)
+        return w / w.sum()
+
+    def loss_fn(self, pred: Tensor, target: Tensor, batch: dict) -> Tensor:
+        """Latitude-weighted masked MSE of ``(pred - target) / diff_std`` over ``(B, K, V, H, W)``."""
+        err = ((pred - target) / self.diff_std[:, None, None]) ** 2
+        return (err * self._weights(batch)).sum(dim=(-2, -1)).mean()
+
+    def _train_steps(self, available: int) -> int:
+        if self.current_epoch < self.hparams.rollout_start_epoch:
+            return 1
+        return max(1, min(int(self.hparams.rollout_steps), available))
+
+    def training_step(self, batch: dict, batch_idx: int) -> Tensor | None:
+        k = self._train_steps(batch["y"].shape[1])
+        loss = self.loss_fn(self.rollout(batch, k), batch["y"][:, :k], batch)
+        if not self.check_loss(loss, batch):
+            return None
+        self.log("train/loss", loss, prog_bar=True, on_epoch=True, on_step=False, batch_size=len(batch["x"]))
+        return loss
+
+    def validation_step(self, batch: dict, batch_idx: int) -> None:
+        k = batch["y"].shape[1]
+        loss = self.loss_fn(self.rollout(batch, k), batch["y"], batch)
+        self.log("val/loss", loss, prog_bar=True, on_epoch=True, on_step=False, batch_size=len(batch["x"]))
+
+    # ---------------------------------------------------------------- test
+    def on_test_epoch_start(self) -> None:
+        self._acc: dict[str, list] = defaultdict(list)
+
+    def _physical(self, x: Tensor) -> np.ndarray:
+        return (x.float() * self.std[:, None, None] + self.mean[:, None, None]).cpu().numpy().astype(np.float64)
+
+    def _climatology(self):
+        loaders = self.trainer.test_dataloaders if self._trainer is not None else None
+        loader = loaders[0] if isinstance(loaders, (list, tuple)) else loaders
+        ds = getattr(loader, "dataset", None)
+        return getattr(ds, "climatology", None), getattr(ds, "climatology_by", "hour")
+
+    def test_step(self, batch: dict, batch_idx: int) -> None:
+        k = batch["y"].shape[1]
+        pred = self.rollout(batch, k)
+        self.log("test/loss", self.loss_fn(pred, batch["y"], batch), on_epoch=True, on_step=False,
+                 batch_size=len(batch["x"]))
+        mask = batch["mask"].cpu().numpy()
+        w = wm.area_weights(batch["lat"].cpu().numpy(), mask.shape[-1], mask)
+        clim, by = self._climatology()
+        last = self._physical(batch["x"][:, -1])
+        init_ns = (batch["time"].double().cpu().numpy() * 3600e9).astype(np.int64)
+        for lead in self.lead_times:
+            j = int(round(lead / self.step_hours)) - 1
+            f, o = self._physical(pred[:, j]), self._physical(batch["y"][:, j])
+            self._acc[f"mse@{lead:g}"].append(wm.mse_per_time(f, o, w))
+            self._acc[f"bias@{lead:g}"].append(wm.spatial_mean(f - o, w))
+            self._acc[f"mse_persistence@{lead:g}"].append(wm.mse_per_time(last, o, w))
+            if clim is not None:
+                valid = (init_ns + int(round(lead * 3600e9))).astype("datetime64[ns]")
+                c = wm.climatology_at(clim, valid, by)
+                self._acc[f"mse_climatology@{lead:g}"].append(wm.mse_per_time(c, o, w))
+                self._acc[f"acc@{lead:g}"].append(wm.acc_per_time(f, o, c, w))
+                self._acc[f"acc_persistence@{lead:g}"].append(wm.acc_per_time(last, o, c, w))
+
+    def on_test_epoch_end(self) -> None:
+        out: dict[str, float] = {}
+        for key, parts in self._acc.items():
+            name, lead = key.split("@")
+            vals = np.concatenate(parts)  # (N, V)
+            agg = np.sqrt(vals.mean(0)) if name.startswith("mse") else np.nanmean(vals, 0)
+            metric = name.replace("mse", "rmse")
+            for v, var in enumerate(self.variables):
+                out[f"test/{var}/{metric}@{lead}h"] = float(agg[v])
+        self.extra_test_metrics = out
+
+    def predict_step(self, batch: dict, batch_idx: int) -> dict:
+        """Forecasts in physical units ``(B, n_leads, V, H, W)`` at ``self.lead_times``."""
+        steps = [int(round(h / self.step_hours)) for h in self.lead_times]
+        pred = self.rollout(batch, max(steps))
+        sel = pred[:, [s - 1 for s in steps]]
+        phys = sel * self.std[:, None, None] + self.mean[:, None, None]
+        return {"forecast": phys.masked_fill(batch["mask"].to(phys.device), float("nan")),
+                "time": batch["time"]}

@@ -1,0 +1,84 @@
+"""Fixtures for the weather tests: the sample-data folder and seeded synthetic NetCDF / Zarr files."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+import xarray as xr
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def sample_data_dir() -> Path | None:
+    """``$SIGNALKIT_SAMPLE_DATA`` or ``../shared/data`` next to the repository, if present."""
+    env = os.environ.get("SIGNALKIT_SAMPLE_DATA")
+    for cand in ([Path(env)] if env else []) + [REPO.parent / "shared" / "data"]:
+        if cand.is_dir():
+            return cand
+    return None
+
+
+@pytest.fixture(scope="session")
+def weather_data() -> Path:
+    root = sample_data_dir()
+    if root is None or not (root / "weather").is_dir():
+        pytest.skip("sample data (../shared/data/weather) not available")
+    return root / "weather"
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def advecting_field(n_times: int = 240, n_lat: int = 8, n_lon: int = 12, seed: int = 0) -> np.ndarray:
+    """``(T, H, W)`` 2 m temperature in K: waves drifting east by one cell per 3 h + a diurnal cycle."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n_times)[:, None, None]
+    j = np.arange(n_lon)[None, None, :]
+    i = np.arange(n_lat)[None, :, None]
+    phase = rng.uniform(0, 2 * np.pi, 3)
+    waves = sum(np.sin(2 * np.pi * (j - t / 3.0) / p + ph + 0.3 * i) for p, ph in zip((12, 8, 6), phase))
+    diurnal = 2.0 * np.sin(2 * np.pi * (t % 24) / 24.0)
+    return (275.0 + 3.0 * waves + diurnal + 0.05 * rng.standard_normal((n_times, n_lat, n_lon))).astype(np.float32)
+
+
+def write_netcdf(path: Path, values: np.ndarray, *, name: str = "Tair", lat_name: str = "lat",
+                 lon_name: str = "lon", descending: bool = False, lon0: float = -10.0,
+                 attrs: dict | None = None, start: str = "2017-01-01") -> Path:
+    """Write ``(T, H, W)`` values as a CF NetCDF file (hourly, 1 degree grid)."""
+    n_t, n_lat, n_lon = values.shape
+    lat = 50.0 + np.arange(n_lat, dtype=float)
+    if descending:
+        lat, values = lat[::-1], values[:, ::-1]
+    da = xr.DataArray(values, dims=("time", lat_name, lon_name), name=name,
+                      coords={"time": pd.date_range(start, periods=n_t, freq="h"), lat_name: lat,
+                              lon_name: lon0 + np.arange(n_lon, dtype=float)},
+                      attrs=attrs if attrs is not None else {"standard_name": "air_temperature", "units": "K"})
+    da.to_dataset().to_netcdf(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def synthetic_nc(tmp_path_factory) -> Path:
+    """Hourly advecting 2 m temperature, 10 days, 8 x 12 grid, descending latitude, 'sea' mask."""
+    values = advecting_field()
+    values[:, :2, :3] = np.nan  # fixed no-data area
+    return write_netcdf(tmp_path_factory.mktemp("wx") / "synthetic_t2m.nc", values, descending=True)
+
+
+@pytest.fixture(scope="session")
+def synthetic_store(synthetic_nc, tmp_path_factory) -> str:
+    from signalkit.store import ingest
+
+    store = str(tmp_path_factory.mktemp("wxstore") / "synthetic.zarr")
+    ingest([str(synthetic_nc)], store, "weather", {}, progress=False)
+    return store
