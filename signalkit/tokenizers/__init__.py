@@ -14,6 +14,7 @@ TOKENIZERS: dict[str, Callable[..., nn.Module]] = {"sensor": SensorTokenizer}
 
 # modality modules that register themselves on import (absent ones are skipped)
 _OPTIONAL: tuple[str, ...] = (
+    "signalkit.tokenizers.volume",
     "signalkit.tokenizers.field",
 )
 

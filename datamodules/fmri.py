@@ -1,0 +1,317 @@
+"""``FMRIDataModule``: windows of frames from an fMRI store (volumes or atlas regions).
+
+Two views of a run:
+
+* ``mode="volume"``: items ``x (T, X, Y, Z)`` float32 plus ``voxel_mask (X, Y, Z)`` (the stored
+  brain mask, else the voxels that vary in time); batches ``(B, T, X, Y, Z)``.
+* ``mode="region"``: items ``x (R, T)`` of the ``region_signal`` variable (ingest with
+  ``atlas=``), ``pos (R, 3)`` region centroids in metres and ``ch_type`` = ``region``, i.e. the
+  batch the sensor tokenizer reads (one model for sensors and regions).
+
+Targets: ``events`` gives decoding windows starting at each matching event onset + ``tmin_s``
+(``y`` = class id); ``horizon > 0`` gives forecasting windows with ``y`` = the next ``horizon``
+frames (``(H, X, Y, Z)`` or ``(R, H)``); otherwise fixed windows for reconstruction.
+Normalisation ``"run"`` z-scores every voxel (region) with its own run's mean and standard
+deviation (unsupervised, as ``nilearn``'s ``standardize``); ``"global"`` z-scores a run with one
+mean and standard deviation over its brain voxels (keeps the anatomy); ``"none"``. Volume items
+also carry the reconstruction baselines in those units: ``voxel_mean (X, Y, Z)`` (each voxel's
+temporal mean) and ``global_mean`` (the run's mean over brain voxels).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import lightning as L
+import numpy as np
+import pandas as pd
+import torch
+import zarr
+from torch.utils.data import DataLoader, Dataset, default_collate
+
+from signalkit.datamodules.collate import collate_sensor
+from signalkit.datamodules.splits import STAGES, split_index
+from signalkit.datamodules.windows import INDEX_COLUMNS, label_mapping
+from signalkit.errors import ConfigError, InputError
+from signalkit.recording import CH_TYPES, str_values
+from signalkit.store import Store, open_store
+
+MODES = {"volume": "signal", "region": "region_signal"}
+
+
+def build_fmri_index(store: Store, window: int, *, events: Mapping[str, int] | None = None,
+                     tmin_s: float = 0.0, stride: int | None = None, horizon: int = 0) -> pd.DataFrame:
+    """One row per window (columns of :data:`INDEX_COLUMNS`); lengths in frames."""
+    rows = []
+    for rid in store:
+        ds, prov = store[rid], store.provenance(rid)
+        n, tr = int(ds.sizes["time"]), float(ds.attrs.get("tr") or 0)
+        ident = (prov.get("subject", ""), prov.get("session", ""), prov.get("run", ""))
+        if events is not None:
+            if tr <= 0:
+                raise InputError(f"{prov.get('source', rid)}: no TR in the recording; cannot place event windows")
+            labels, onsets = str_values(ds["event_label"].values), ds["event_onset_s"].values
+            for label, onset in zip(labels, onsets):
+                start = int(round((float(onset) + tmin_s) / tr))
+                if label in events and start >= 0 and start + window <= n:
+                    rows.append((rid, start, start + window, events[label], *ident, n))
+        else:
+            for start in range(0, n - window - horizon + 1, stride or window):
+                rows.append((rid, start, start + window, -1, *ident, n))
+    index = pd.DataFrame(rows, columns=list(INDEX_COLUMNS))
+    if index.empty:
+        what = f"events {sorted(events)}" if events is not None else f"{window}-frame windows (+{horizon})"
+        raise ConfigError(f"data.window_s: no {what} fit the runs of {store.path}")
+    return index
+
+
+class FMRIWindowDataset(Dataset):
+    """Windows of an fMRI store: item ``i`` is row ``i`` of ``index`` (see module docstring)."""
+
+    def __init__(self, store: Store, index: pd.DataFrame, mode: str = "volume", horizon: int = 0,
+                 stats: dict | None = None, preload: bool = False):
+        self.path, self.mode, self.horizon, self.preload = store.path, mode, int(horizon), preload
+        self.var = MODES[mode]
+        self.index = index.reset_index(drop=True)
+        self.recordings = list(dict.fromkeys(self.index["recording"]))
+        rec_no = {r: i for i, r in enumerate(self.recordings)}
+        self._rec = self.index["recording"].map(rec_no).to_numpy()
+        self._start, self._stop = self.index["start"].to_numpy(), self.index["stop"].to_numpy()
+        self._target = self.index["target"].to_numpy()
+        self.with_target = bool((self._target >= 0).any())
+        self.meta = []
+        region_id = CH_TYPES.index("region")
+        for rid in self.recordings:
+            ds = store[rid]
+            st = (stats or {}).get(rid, {})
+            meta = {"mean": st.get("mean"), "std": st.get("std"), "source": store.provenance(rid).get("source", rid)}
+            if mode == "volume" and st:
+                meta["voxel_mask"] = torch.from_numpy(np.asarray(st["mask"], dtype=bool))
+                meta["voxel_mean"] = torch.from_numpy(st["voxel_mean"])
+                meta["global_mean"] = st["global_mean"]
+            else:
+                pos = np.nan_to_num(ds["region_pos"].values.astype(np.float32) / 1000.0)  # mm -> m
+                meta["pos"] = torch.from_numpy(pos)
+                meta["ch_type"] = torch.full((pos.shape[0],), region_id, dtype=torch.long)
+            self.meta.append(meta)
+        self._arrays: list | None = None
+        self._pid: int | None = None
+
+    def _open(self) -> list:
+        if self._arrays is None or self._pid != os.getpid():
+            root = zarr.open_group(self.path, mode="r")
+            arrays = [root[rid][self.var] for rid in self.recordings]
+            self._arrays = [a[...] for a in arrays] if self.preload else arrays
+            self._pid = os.getpid()
+        return self._arrays
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def _frames(self, r: int, start: int, stop: int) -> np.ndarray:
+        x = np.asarray(self._open()[r][start:stop], dtype=np.float32)
+        meta = self.meta[r]
+        if meta["mean"] is not None:
+            x = (x - meta["mean"]) / meta["std"]
+        return x if self.mode == "volume" else np.ascontiguousarray(x.T)  # (R, t)
+
+    def __getitem__(self, i: int) -> dict:
+        r, start, stop = int(self._rec[i]), int(self._start[i]), int(self._stop[i])
+        item: dict[str, Any] = {"x": torch.from_numpy(self._frames(r, start, stop)), "rec": r}
+        meta = self.meta[r]
+        if self.mode == "volume":
+            if "voxel_mask" in meta:
+                item["voxel_mask"], item["voxel_mean"] = meta["voxel_mask"], meta["voxel_mean"]
+                item["global_mean"] = meta["global_mean"]
+        else:
+            item["pos"], item["ch_type"] = meta["pos"], meta["ch_type"]
+        if self.horizon:
+            item["y"] = torch.from_numpy(self._frames(r, stop, stop + self.horizon))
+        elif self.with_target:
+            item["y"] = int(self._target[i])
+        return item
+
+    def source_of(self, rec: int) -> str:
+        return str(self.meta[rec]["source"])
+
+    def region_windows(self) -> tuple[np.ndarray, np.ndarray]:
+        """Region time series of every window ``(N, R, T)`` and targets ``(N,)`` (FC baseline)."""
+        root = zarr.open_group(self.path, mode="r")
+        out = []
+        for r, start, stop in zip(self._rec, self._start, self._stop):
+            out.append(np.asarray(root[self.recordings[r]]["region_signal"][start:stop], dtype=np.float32).T)
+        return np.stack(out), self._target.copy()
+
+
+def run_stats(store: Store, rid: str, var: str, normalize: str = "run") -> dict[str, Any]:
+    """Normalisation of one run and its baselines, in the normalised units.
+
+    Returns ``mean``/``std`` (per voxel for ``"run"``, scalars over the brain for ``"global"``,
+    ``None`` for ``"none"``), ``mask`` (stored brain mask, else the voxels that vary in time),
+    ``voxel_mean`` (each voxel's temporal mean) and ``global_mean`` (the brain's mean).
+    """
+    ds = store[rid]
+    sig = ds[var]
+    vmean = sig.mean("time").values.astype(np.float64)
+    vstd = sig.std("time").values.astype(np.float64)
+    varying = vstd > 1e-6 * max(1.0, float(np.abs(vmean).max()))
+    mask = ds["mask"].values.astype(bool) if ("mask" in ds and var == "signal") else varying
+    inside = mask if mask.any() else np.ones_like(mask)
+    g_mean = float(vmean[inside].mean())
+    g_std = float(np.sqrt((vstd[inside] ** 2 + (vmean[inside] - g_mean) ** 2).mean())) or 1.0
+    if normalize == "run":
+        mean, std = vmean, np.where(varying, vstd, 1.0)
+    elif normalize == "global":
+        mean, std = np.float64(g_mean), np.float64(g_std)
+    else:
+        mean = std = None
+    norm = (lambda v: v) if mean is None else (lambda v: (v - mean) / std)
+    f32 = (lambda v: None if v is None else np.asarray(v, dtype=np.float32))
+    return {"mean": f32(mean), "std": f32(std), "mask": mask,
+            "voxel_mean": f32(norm(vmean)),
+            "global_mean": float(norm(np.float64(g_mean))) if normalize != "run" else 0.0}
+
+
+def collate_volume(samples: Sequence[dict]) -> dict:
+    """Stack volume samples (every run of the store must share one grid)."""
+    shapes = {tuple(s["x"].shape[1:]) for s in samples}
+    if len(shapes) > 1:
+        raise ConfigError(f"data.mode: volume batches need one grid shape, got {sorted(shapes)}; "
+                          "use data.mode=region (atlas) for runs of different grids")
+    return default_collate(list(samples))
+
+
+class FMRIDataModule(L.LightningDataModule):
+    """Windows of an fMRI store for decoding, forecasting or masked reconstruction.
+
+    Args:
+        store: a store written by ``signalkit ingest fmri``.
+        mode: ``"volume"`` or ``"region"`` (see module docstring).
+        window_s, tmin_s, stride_s: window length, start relative to event onsets, and stride of
+            fixed windows, in seconds (converted to frames with the runs' TR).
+        events: labels to decode (list, class = position, or ``{label: class}``).
+        horizon: frames to forecast after each window (0 = no forecasting target).
+        split: as :class:`signalkit.datamodules.SignalDataModule` (subject|session|run|recording|time).
+        normalize: ``"run"`` (per-voxel z-score within each run), ``"global"`` (one z-score per
+            run over its brain voxels) or ``"none"``.
+    """
+
+    def __init__(self, store: str, mode: str = "volume", window_s: float = 16.0, tmin_s: float = 0.0,
+                 stride_s: float | None = None, events: Sequence[str] | Mapping[str, int] | None = None,
+                 horizon: int = 0, split: Mapping[str, Any] | None = None, batch_size: int = 8,
+                 num_workers: int = 0, normalize: str = "run", preload: bool | str = "auto",
+                 modality: str | None = "fmri"):
+        super().__init__()
+        if store in (None, "", "???"):
+            raise ConfigError("data.store: no store given (set data.store=<path of an ingested store>)")
+        if mode not in MODES:
+            raise ConfigError(f"data.mode: expected volume|region, got {mode!r}")
+        normalize = {True: "run", False: "none", None: "none"}.get(normalize, normalize)
+        if normalize not in ("run", "global", "none"):
+            raise ConfigError(f"data.normalize: expected run|global|none, got {normalize!r}")
+        self.store_path, self.mode = str(store), mode
+        self.window_s, self.tmin_s, self.stride_s = float(window_s), float(tmin_s), stride_s
+        self.events = dict(events) if isinstance(events, Mapping) else (list(events) if events is not None else None)
+        self.horizon = int(horizon)
+        self.split_cfg = {"by": "subject", "fractions": (0.7, 0.15, 0.15), "seed": 0, "assign": None,
+                          **dict(split or {})}
+        unknown = set(self.split_cfg) - {"by", "fractions", "seed", "assign"}
+        if unknown:
+            raise ConfigError(f"data.split: unknown key(s) {sorted(unknown)}")
+        self.batch_size, self.num_workers = int(batch_size), int(num_workers)
+        self.normalize = str(normalize)
+        self.preload, self.modality = preload, modality
+        self.datasets: dict[str, FMRIWindowDataset] = {}
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.datasets:
+            return
+        store = open_store(self.store_path)
+        if self.modality and store.modality and store.modality != self.modality:
+            raise ConfigError(f"data.modality: store {self.store_path} holds {store.modality}, not {self.modality}")
+        var = MODES[self.mode]
+        trs = set()
+        for rid in store:
+            if var not in store[rid]:
+                raise ConfigError(f"data.mode: recording {rid} of {self.store_path} has no {var!r} "
+                                  "(ingest with atlas=<labels.nii.gz> for region mode)")
+            trs.add(round(float(store[rid].attrs.get("tr") or 0), 6))
+        if len(trs) > 1:
+            raise ConfigError(f"data: runs have different TRs {sorted(trs)}")
+        self.store, self.tr = store, (trs.pop() or 1.0)
+        self.window = max(1, int(round(self.window_s / self.tr)))
+        stride = max(1, int(round(float(self.stride_s) / self.tr))) if self.stride_s else None
+        mapping = label_mapping(self.events)[0] if self.events is not None else None
+        index = build_fmri_index(store, self.window, events=mapping, tmin_s=self.tmin_s, stride=stride,
+                                 horizon=self.horizon)
+        splits = split_index(index, by=self.split_cfg["by"], fractions=self.split_cfg["fractions"],
+                             seed=int(self.split_cfg["seed"]), assign=self.split_cfg["assign"])
+        if splits["train"].empty:
+            raise ConfigError(f"data.split: the training split of {self.store_path} is empty")
+        stats = {rid: run_stats(store, rid, var, self.normalize) for rid in store}
+        preload = self._preload(store, var)
+        self.datasets = {s: FMRIWindowDataset(store, splits[s], self.mode, self.horizon, stats, preload)
+                         for s in STAGES}
+        self.index = index
+
+    def _preload(self, store: Store, var: str) -> bool:
+        if self.preload != "auto":
+            return bool(self.preload)
+        return sum(int(np.prod(store[r][var].shape)) * 4 for r in store) < 2 * 1024**3
+
+    @property
+    def class_names(self) -> list[str]:
+        return label_mapping(self.events)[1] if self.events is not None else []
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    def data_contract(self) -> dict:
+        """The input contract a model trained on this data expects (saved with the model)."""
+        self.setup()
+        first = self.store[next(iter(self.store))]
+        contract = {"modality": "fmri", "mode": self.mode, "tr": self.tr, "window_s": self.window_s,
+                    "n_frames": self.window, "horizon": self.horizon,
+                    "normalization": self.normalize, "target_names": self.class_names}
+        if self.mode == "volume":
+            contract["grid"] = [int(n) for n in first["signal"].shape[1:]]
+            contract["affine"] = first.attrs.get("affine")
+        else:
+            contract["channels"] = [str(v) for v in str_values(first["region"].values)]
+            contract["positions"] = (first["region_pos"].values / 1000.0).tolist()
+        return contract
+
+    def fc_baseline(self) -> dict[str, float]:
+        """Accuracy of the FC + logistic-regression baseline (train -> test windows); ``{}`` without
+        region signals or class targets."""
+        self.setup()
+        train, test = self.datasets["train"], self.datasets["test"]
+        if not self.events or not len(test) or "region_signal" not in self.store[train.recordings[0]]:
+            return {}
+        from signalkit.baselines.fc import fc_baseline
+
+        return fc_baseline(*train.region_windows(), *test.region_windows())
+
+    def _loader(self, stage: str, shuffle: bool) -> DataLoader:
+        self.setup()
+        ds = self.datasets[stage]
+        if len(ds) == 0:
+            raise ConfigError(f"data.split: the {stage} split is empty (adjust data.split.fractions)")
+        collate = collate_volume if self.mode == "volume" else collate_sensor
+        return DataLoader(ds, batch_size=self.batch_size, shuffle=shuffle, num_workers=self.num_workers,
+                          collate_fn=collate, persistent_workers=self.num_workers > 0)
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader("train", True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader("val", False)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader("test", False)
+
+    def predict_dataloader(self) -> DataLoader:
+        return self._loader("test", False)
