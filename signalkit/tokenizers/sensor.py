@@ -44,11 +44,16 @@ class SensorEmbedding(nn.Module):
 class SensorTokenizer(nn.Module):
     """``x (B, C, T)`` -> tokens ``(B, D, T // patch, S)`` (grid: time patches x virtual channels).
 
+    With ``virtual_channels=S > 0`` the signal is first projected onto ``S`` learned spatial
+    filters whose weight for a sensor is a smooth function of that sensor's position and type
+    embedding (signed, like CSP filters, and scaled by ``1/sqrt(C)`` so any montage size works);
+    each virtual channel's time patches are then embedded. ``virtual_channels=0`` keeps the
+    real channels as the grid's second axis (only for a fixed montage).
+
     Args:
         dim: token width ``D``.
         patch_size: samples per time patch (``T`` is zero-padded up to a multiple).
-        virtual_channels: ``S`` learned spatial filters; ``0`` keeps the channels as the grid's
-            second axis (only for a fixed montage).
+        virtual_channels: ``S`` learned spatial filters, or ``0``.
     """
 
     grid_ndim = 2
@@ -60,59 +65,66 @@ class SensorTokenizer(nn.Module):
         self.virtual_channels = virtual_channels
         self.patch = nn.Linear(patch_size, dim)
         self.sensor = SensorEmbedding(dim)
-        if virtual_channels:
-            self.queries = nn.Parameter(torch.randn(virtual_channels, dim) / math.sqrt(dim))
-            self.keys = nn.Linear(dim, dim)
-            self.out_queries = nn.Linear(dim, dim)
         self.unpatch = nn.Linear(dim, patch_size)
+        if virtual_channels:
+            self.queries = nn.Parameter(torch.randn(virtual_channels, dim))
+            self.keys = nn.Sequential(nn.Linear(dim, dim), nn.LayerNorm(dim))
+            self.virtual_embed = nn.Parameter(torch.zeros(virtual_channels, dim))
+            self.out_keys = nn.Sequential(nn.Linear(dim, dim), nn.LayerNorm(dim))
 
-    def _spatial_weights(self, sensors: Tensor, ch_mask: Tensor | None) -> Tensor:
-        """Signed spatial filter weights ``(B, S, C)``: a smooth function of each sensor's embedding.
-
-        Weights are not a softmax: spatial filters must take differences between sensors (as
-        CSP does for C3 vs C4), and they are averaged over the valid channels so the scale does
-        not depend on how many sensors a montage has.
-        """
+    def spatial_filters(self, batch: dict) -> Tensor:
+        """Signed spatial filter weights ``(B, S, C)`` for the batch's montage (0 on padding)."""
+        x = batch["x"]
+        b, c, _ = x.shape
+        sensors = self._sensors(batch)
         w = torch.einsum("sd,bcd->bsc", self.queries, self.keys(sensors)) / math.sqrt(self.dim)
-        if ch_mask is None:
-            return w / w.shape[-1]
-        w = w * ch_mask[:, None, :].to(w.dtype)
-        return w / ch_mask.sum(-1).clamp(min=1)[:, None, None].to(w.dtype)
+        mask = batch.get("ch_mask")
+        if mask is None:
+            mask = torch.ones(b, c, dtype=torch.bool, device=x.device)
+        w = w * mask[:, None, :].to(w.dtype)
+        return w / mask.sum(-1).clamp(min=1)[:, None, None].to(w.dtype).sqrt()
+
+    def _sensors(self, batch: dict) -> Tensor:
+        x = batch["x"]
+        b, c, _ = x.shape
+        pos = batch.get("pos")
+        if pos is None:
+            pos = torch.zeros(b, c, 3, device=x.device)
+        ch_type = batch.get("ch_type")
+        if ch_type is None:
+            ch_type = torch.zeros(b, c, dtype=torch.long, device=x.device)
+        return self.sensor(pos.to(x.dtype), ch_type)
+
+    def _patches(self, x: Tensor) -> Tensor:
+        pad = (-x.shape[-1]) % self.patch_size
+        if pad:
+            x = F.pad(x, (0, pad))
+        return x.reshape(*x.shape[:-1], -1, self.patch_size)  # (B, K, P, p)
 
     def forward(self, batch: dict) -> Tensor:
         x = batch["x"]
-        b, c, t = x.shape
-        pad = (-t) % self.patch_size
-        if pad:
-            x = F.pad(x, (0, pad))
-        patches = x.reshape(b, c, -1, self.patch_size)  # (B, C, P, p)
-        tokens = self.patch(patches)  # (B, C, P, D)
-        pos = batch.get("pos", torch.zeros(b, c, 3, device=x.device))
-        ch_type = batch.get("ch_type", torch.zeros(b, c, dtype=torch.long, device=x.device))
-        sensors = self.sensor(pos, ch_type)  # (B, C, D)
-        tokens = tokens + sensors[:, :, None, :]
         if self.virtual_channels:
-            w = self._spatial_weights(sensors, batch.get("ch_mask"))
-            tokens = torch.einsum("bsc,bcpd->bpsd", w, tokens)  # (B, P, S, D)
+            v = torch.einsum("bsc,bct->bst", self.spatial_filters(batch), x)  # (B, S, T)
+            tokens = self.patch(self._patches(v)) + self.virtual_embed[None, :, None, :]
         else:
-            tokens = tokens.transpose(1, 2)  # (B, P, C, D)
-        # no per-token normalisation here: a token's scale carries band power, the decoding cue
-        return tokens.permute(0, 3, 1, 2).contiguous()  # (B, D, P, S)
+            tokens = self.patch(self._patches(x)) + self._sensors(batch)[:, :, None, :]
+        # no per-token normalisation: a token's scale carries band power, the decoding cue
+        return tokens.permute(0, 3, 2, 1).contiguous()  # (B, D, P, S or C)
 
     def untokenize(self, features: Tensor, batch: dict) -> Tensor:
         """Features ``(B, D, P, S)`` -> signal ``(B, C, T)`` for the batch's channels.
 
-        Each real channel reads the virtual channels through attention keyed by its own sensor
+        Each real channel reads the virtual channels with signed weights keyed by its own sensor
         embedding, then one linear map returns each token to ``patch_size`` samples.
         """
         x = batch["x"]
         b, c, t = x.shape
-        feats = features.permute(0, 2, 3, 1)  # (B, P, S, D)
-        sensors = self.sensor(batch["pos"], batch["ch_type"])
+        feats = features.permute(0, 3, 2, 1)  # (B, S or C, P, D)
+        sensors = self._sensors(batch)
         if self.virtual_channels:
-            logits = torch.einsum("bcd,sd->bcs", self.out_queries(sensors), self.queries) / math.sqrt(self.dim)
-            per_ch = torch.einsum("bcs,bpsd->bcpd", logits.softmax(-1), feats) + sensors[:, :, None]
+            u = torch.einsum("bcd,sd->bcs", self.out_keys(sensors), self.queries) / math.sqrt(self.dim)
+            u = u / math.sqrt(self.virtual_channels)
+            per_ch = torch.einsum("bcs,bspd->bcpd", u, feats) + sensors[:, :, None]
         else:
-            per_ch = feats.transpose(1, 2)
-        out = self.unpatch(per_ch).reshape(b, c, -1)
-        return out[..., :t]
+            per_ch = feats
+        return self.unpatch(per_ch).reshape(b, c, -1)[..., :t]
