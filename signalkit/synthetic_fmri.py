@@ -1,8 +1,9 @@
 """Synthetic fMRI runs: a seeded block-design generator written as NIfTI + BIDS events.
 
-``make_block_design(out_dir)`` writes ``sub-XX_task-blocks_bold.nii.gz`` runs, each with a
-``sub-XX_task-blocks_events.tsv`` (onset, duration, trial_type), plus ``atlas.nii.gz`` (a box
-parcellation of the volume). Each condition activates its own spherical blob (the known
+``make_block_design(out_dir)`` writes ``func/sub-XX_task-blocks_bold.nii.gz`` runs, each with a
+``func/sub-XX_task-blocks_events.tsv`` (onset, duration, trial_type), plus ``atlas.nii.gz`` (a
+box parcellation of the volume) outside ``func/``, so that ``signalkit ingest fmri <out>/func``
+finds only the runs. Each condition activates its own spherical blob (the known
 activation map), convolved with a canonical double-gamma HRF, on a smooth "brain" baseline with
 white noise. ``write_nifti_frames`` streams frames to an uncompressed ``.nii`` without holding
 the run in memory (used to build larger-than-memory test runs).
@@ -101,7 +102,8 @@ def make_block_design(
     import nibabel as nib
 
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    func = out / "func"
+    func.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     affine = _affine(3.0, shape)
     maps = activation_maps(shape, len(conditions))
@@ -125,12 +127,27 @@ def make_block_design(
         data = signal + drift + noise * rng.standard_normal(signal.shape)
         stem = f"sub-{s + 1:02d}_task-blocks"
         img = nib.Nifti1Image(data.astype(np.float32), affine, _header((*shape, n_frames), affine, tr))
-        nib.save(img, out / f"{stem}_bold.nii.gz")
-        ev = out / f"{stem}_events.tsv"
+        nib.save(img, func / f"{stem}_bold.nii.gz")
+        ev = func / f"{stem}_events.tsv"
         ev.write_text("onset\tduration\ttrial_type\n" + "".join(f"{o:g}\t{d:g}\t{c}\n" for o, d, c in rows))
-        runs.append(out / f"{stem}_bold.nii.gz")
+        runs.append(func / f"{stem}_bold.nii.gz")
         events.append(ev)
     atlas = out / "atlas.nii.gz"
     nib.save(nib.Nifti1Image(box_atlas(shape), affine), atlas)
     return {"runs": runs, "events": events, "atlas": atlas, "maps": maps, "conditions": list(conditions),
             "n_frames": n_frames, "tr": tr}
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """``python -m signalkit.synthetic_fmri <out_dir> [n_subjects]``: write the block-design set."""
+    import sys
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args:
+        raise SystemExit("usage: python -m signalkit.synthetic_fmri <out_dir> [n_subjects]")
+    info = make_block_design(args[0], n_subjects=int(args[1]) if len(args) > 1 else 4)
+    print(f"wrote {len(info['runs'])} runs to {Path(args[0]) / 'func'} and the atlas {info['atlas']}")
+
+
+if __name__ == "__main__":
+    main()
