@@ -121,8 +121,8 @@ class SignalDataModule(L.LightningDataModule):
                                ds["pos"].values):
                 if n not in seen:
                     seen.add(n)
-                    names.append(n)
-                    types.append(t)
+                    names.append(str(n))
+                    types.append(str(t))
                     pos.append([None if not np.isfinite(v) else float(v) for v in p])
         return {
             "modality": self.store.modality or "eeg",

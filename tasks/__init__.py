@@ -2,6 +2,7 @@
 
 from signalkit.tasks.base import BaseTask, NonFiniteLossError
 from signalkit.tasks.decoding import DecodingTask
+from signalkit.tasks.reconstruction import ReconstructionTask
 from signalkit.tasks.forecasting import WeatherForecastingTask
 
-__all__ = ["BaseTask", "DecodingTask", "NonFiniteLossError", "WeatherForecastingTask"]
+__all__ = ["BaseTask", "DecodingTask", "NonFiniteLossError", "ReconstructionTask", "WeatherForecastingTask"]

@@ -15,6 +15,7 @@ HEADS: dict[str, Callable[..., nn.Module]] = {"decoding": DecodingHead}
 
 # modality modules that register themselves on import (absent ones are skipped)
 _OPTIONAL: tuple[str, ...] = (
+    "signalkit.heads.reconstruction",
     "signalkit.heads.volume",
     "signalkit.heads.forecast_field",
 )
