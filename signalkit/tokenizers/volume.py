@@ -43,9 +43,12 @@ class VolumeTokenizer(nn.Module):
             ``T == time_patch``).
     """
 
-    def __init__(self, dim: int = 64, patch_size: int | Sequence[int] = 4, time_patch: int = 1, n_freqs: int = 6,
+    def __init__(self, dim: int = 64, patch_size: int | Sequence[int] = 4, time_patch: int | None = 1, n_freqs: int = 6,
                  grid: str = "time_space"):
         super().__init__()
+        if time_patch is None:
+            raise TypeError("time_patch is null: set model.tokenizer.time_patch (frames per token; with "
+                            "grid=space, the window's frames)")
         if grid not in ("time_space", "space"):
             raise ValueError(f"grid must be time_space or space, got {grid!r}")
         self.grid = grid

@@ -135,3 +135,21 @@ def test_fc_baseline_separates_coupled_from_uncoupled_windows():
 
     result = fc_baseline(*windows(40), *windows(20))
     assert result["accuracy"] >= 0.95
+
+
+def test_forecast_rollout_starts_with_the_last_position():
+    from signalkit.models import model_config
+    from signalkit.tasks.fmri import FMRIForecastingTask
+
+    cfg = model_config("fmri_forecaster", dim=16, depth=1)
+    task = FMRIForecastingTask(cfg).eval()
+    batch = {"x": torch.randn(2, 4, 6, 5, 4)}
+    steps = task.forecast(batch, 3)
+    assert steps.shape == (2, 3, 6, 5, 4)
+    with torch.no_grad():
+        torch.testing.assert_close(steps[:, 0], task.model(batch)[:, -1])
+
+
+def test_volume_model_without_time_patch_is_a_config_error():
+    with pytest.raises(ConfigError, match=r"^model\.tokenizer: time_patch is null"):
+        create_model("fmri_volume", dim=16, depth=1)
