@@ -54,9 +54,9 @@ def apply_lora(model: nn.Module, r: int = 8, alpha: float = 16.0, dropout: float
         raise ConfigError(f"model.lora.target_modules: no layer of {scope} matches {list(target_modules)}")
     config = peft.LoraConfig(r=int(r), lora_alpha=float(alpha), lora_dropout=float(dropout), target_modules=pattern)
     peft.inject_adapter_in_model(config, model)
-    for part in ("tokenizer", "backbone"):
-        for name, p in getattr(model, part).named_parameters():
-            p.requires_grad_("lora_" in name)
+    # peft freezes every non-adapter weight; the head (new for the task) trains in full
+    for name, p in model.named_parameters():
+        p.requires_grad_("lora_" in name or name.startswith("head."))
     return model
 
 

@@ -104,25 +104,19 @@ def upsample_mask(mask: Tensor, signal_shape: Sequence[int], signal_dims: Sequen
     """
     if len(signal_dims) != mask.dim() - 1:
         raise ConfigError(f"task.signal_dims: {len(signal_dims)} entries for a {mask.dim() - 1}-axis token grid")
-    out_shape = [1] * len(signal_shape)
-    out_shape[0] = int(mask.shape[0])
     m = mask
-    # reduce axes without a signal dim (constant along them by construction)
     for axis in reversed([i for i, d in enumerate(signal_dims) if d is None]):
-        m = m.any(dim=axis + 1)
-    mapped = [(d, int(mask.shape[i + 1])) for i, d in enumerate(signal_dims) if d is not None]
-    order = sorted(range(len(mapped)), key=lambda j: mapped[j][0])
-    m = m.permute(0, *[j + 1 for j in order])
-    for j in range(len(order)):
-        d, g = mapped[order[j]]
+        m = m.any(dim=axis + 1)  # constant along these axes by construction
+    mapped = sorted((int(d), int(mask.shape[i + 1]), i) for i, d in enumerate(signal_dims) if d is not None)
+    kept = [i for i, d in enumerate(signal_dims) if d is not None]
+    m = m.permute(0, *[kept.index(i) + 1 for _, _, i in mapped])  # grid axes in signal-dim order
+    shape = [int(mask.shape[0])] + [1] * (len(signal_shape) - 1)
+    for j, (d, g, _) in enumerate(mapped):
         n = int(signal_shape[d])
         patch = -(-n // g)
         idx = (torch.arange(n, device=m.device) // patch).clamp(max=g - 1)
         m = m.index_select(j + 1, idx)
-        out_shape[d] = n
-    shape = [int(mask.shape[0])] + [1] * (len(signal_shape) - 1)
-    for (d, _), size in zip([mapped[j] for j in order], m.shape[1:]):
-        shape[d] = int(size)
+        shape[d] = n
     return m.reshape(shape)
 
 

@@ -61,6 +61,12 @@ def test_upsample_mask_patches_and_padding():
     w2 = upsample_mask(m2, (1, 3, 4, 6), [2, 3])
     assert w2.shape == (1, 1, 4, 6)
     assert w2[0, 0].int().tolist() == [[0] * 6, [0] * 6, [1, 1, 1, 0, 0, 0], [1, 1, 1, 0, 0, 0]]
+    # grid axes in the opposite order of the signal dims: axis 0 -> W (dim 3), axis 1 -> H (dim 2)
+    m3 = torch.zeros(1, 2, 3, dtype=torch.bool)
+    m3[0, 1, 0] = True
+    w3 = upsample_mask(m3, (1, 1, 6, 4), [3, 2])
+    assert w3.shape == (1, 1, 6, 4)
+    assert w3[0, 0].int().tolist() == [[0, 0, 1, 1], [0, 0, 1, 1]] + [[0, 0, 0, 0]] * 4
 
 
 class _Backbone(nn.Module):
