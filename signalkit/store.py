@@ -48,6 +48,31 @@ def _fs(path: str) -> tuple[fsspec.AbstractFileSystem, str]:
     return fsspec.core.url_to_fs(str(path))
 
 
+def _source_sha256(path: str) -> str:
+    """sha256 of a source file; for a folder or URL (a zarr store, a file on object storage) a hash
+    of its zarr metadata documents or of its fsspec info, so those can be ingested too; "" if absent."""
+    if os.path.isfile(path):
+        return file_sha256(path)
+    if not (os.path.isdir(path) or "://" in str(path)):
+        return ""
+    try:
+        fs, root = _fs(path)
+        if not fs.exists(root):
+            return ""
+        digest = hashlib.sha256()
+        if fs.isdir(root):
+            names = (".zmetadata", "zarr.json", ".zarray", ".zattrs", ".zgroup")
+            for name in sorted(fs.find(root, maxdepth=2)):
+                if name.rsplit("/", 1)[-1] in names:
+                    digest.update(name[len(root):].encode())
+                    digest.update(fs.cat_file(name))
+        else:
+            digest.update(json.dumps(fs.info(root), sort_keys=True, default=str).encode())
+        return digest.hexdigest()
+    except Exception as err:
+        raise InputError(f"{path}: cannot read ({type(err).__name__}: {err})") from None
+
+
 def _recording_id(path: str, sha: str, taken: set[str]) -> str:
     base = "".join(c if c.isalnum() or c in "-_." else "_" for c in source_name(path))
     rid = base
@@ -142,7 +167,7 @@ def ingest(
     todo, recordings = [], {}
     try:
         for path in sources:
-            sha = file_sha256(path) if os.path.exists(path) else ""
+            sha = _source_sha256(path)
             if not sha:
                 raise InputError(f"{path}: file not found")
             rid = _recording_id(path, sha, taken)

@@ -156,6 +156,9 @@ class WeatherForecastingTask(BaseTask):
             for v, var in enumerate(self.variables):
                 out[f"test/{var}/{metric}@{lead}h"] = float(agg[v])
         self.extra_test_metrics = out
+        for key, value in out.items():  # also in trainer.test's results (signalkit evaluate)
+            if np.isfinite(value):
+                self.log(key, value, on_epoch=True, on_step=False)
 
     def predict_step(self, batch: dict, batch_idx: int) -> dict:
         """Forecasts in physical units ``(B, n_leads, V, H, W)`` at ``self.lead_times``."""

@@ -75,6 +75,8 @@ def expand_sources(source: str | os.PathLike | list, modality: str) -> list[str]
     text = str(source)
     if any(ch in text for ch in "*?["):
         files = sorted(f for f in _glob.glob(text, recursive=True) if os.path.isfile(f))
+    elif os.path.isdir(text) and text.rstrip("/").lower().endswith(exts):
+        return [text.rstrip("/")]  # a folder that is itself a source (a .zarr store)
     elif os.path.isdir(text):
         files = sorted(str(p) for p in Path(text).rglob("*") if p.is_file())
     elif "://" in text or os.path.exists(text) or Path(text).suffix:

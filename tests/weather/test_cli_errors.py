@@ -72,3 +72,22 @@ def test_predict_rejects_non_weather_checkpoints(tmp_path, capsys):
     torch.save({"signalkit_config": {"model": {"modality": "eeg"}}, "state_dict": {}}, ckpt)
     code, err = _run(capsys, ["predict", f"ckpt_path={ckpt}"])
     assert code == 2 and "ckpt_path: predict supports weather checkpoints for now (this one is eeg)" in err
+
+
+def test_ingest_a_zarr_folder_and_a_file_url(tmp_path, capsys):
+    values = advecting_field(6, 3, 4)
+    ds = xr.Dataset({"2m_temperature": (("time", "latitude", "longitude"), values)},
+                    coords={"time": pd.date_range("2020-01-01", periods=6, freq="6h"),
+                            "latitude": [2.0, 1.0, 0.0], "longitude": [0.0, 90.0, 180.0, 270.0]})
+    src = tmp_path / "wb2like.zarr"
+    ds.to_zarr(src, zarr_format=3, consolidated=False)
+    from signalkit.store import open_store
+
+    for i, source in enumerate((str(src), f"file://{src}")):
+        store = tmp_path / f"s{i}.zarr"
+        code, err = _run(capsys, ["ingest", "weather", source, str(store), "progress=false"])
+        assert code == 0, err
+        st = open_store(str(store))
+        rec = st[next(iter(st))]
+        np.testing.assert_array_equal(rec["signal"].values[:, 0], values[:, ::-1])
+        assert st.attrs["recordings"][next(iter(st))]["source"] == source
