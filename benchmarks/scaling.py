@@ -5,8 +5,8 @@ and fits the log-log exponent ``t ~ L^a`` (and the same for memory). Memory is t
 allocation on a GPU; on CPU (no allocator statistics) it is the size of the tensors autograd
 saves for the backward pass (unique storages), which is what grows with L in training.
 
-    python benchmarks/scaling.py --quick     # 1k..16k, one timed rep, < 3 min on a 2-core CPU
-    python benchmarks/scaling.py             # 1k..64k, 3 reps (median)
+    python benchmarks/scaling.py --quick     # 1k..16k, fastest of 2 reps
+    python benchmarks/scaling.py             # 1k..64k, fastest of 3 reps
 
 A family stops growing L once one point takes more than ``--cap`` seconds (shown as "-").
 Prints a markdown table.
@@ -15,9 +15,11 @@ Prints a markdown table.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
-import statistics
+import signal
 import time
+from collections.abc import Iterator
 
 import torch
 import torch.nn as nn
@@ -93,8 +95,11 @@ class SavedBytes:
         return sum(self.seen.values())
 
 
-def measure(model: nn.Module, L: int, dim: int, reps: int, device: torch.device) -> tuple[float, float]:
-    """Median seconds of one forward+backward at length L, and peak memory in MiB."""
+def measure(
+    model: nn.Module, L: int, dim: int, reps: int, device: torch.device, forward_only: bool = False
+) -> tuple[float, float]:
+    """Fastest of ``reps`` forward+backward passes at length L (seconds; the minimum is robust to
+    other processes on a shared machine), and peak memory in MiB."""
     x = torch.randn(1, dim, L, device=device)
     times, mem = [], 0.0
     for _ in range(reps):
@@ -103,16 +108,33 @@ def measure(model: nn.Module, L: int, dim: int, reps: int, device: torch.device)
             torch.cuda.synchronize()
             torch.cuda.reset_peak_memory_stats()
         t0 = time.perf_counter()
-        with SavedBytes() as sb:
+        with SavedBytes() as sb, torch.set_grad_enabled(not forward_only):
             y = model(x)
-        y.square().mean().backward()
+        if not forward_only:
+            y.square().mean().backward()
         if device.type == "cuda":
             torch.cuda.synchronize()
             mem = torch.cuda.max_memory_allocated() / 2**20
         else:
             mem = sb.total / 2**20
         times.append(time.perf_counter() - t0)
-    return statistics.median(times), mem
+    return min(times), mem
+
+
+@contextlib.contextmanager
+def deadline(seconds: float) -> Iterator[None]:
+    """Raise TimeoutError in the main thread after ``seconds`` (SIGALRM; Linux/macOS)."""
+
+    def handler(signum: int, frame: object) -> None:
+        raise TimeoutError
+
+    old = signal.signal(signal.SIGALRM, handler)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
 
 
 def fit_exponent(ls: list[int], ys: list[float]) -> float:
@@ -130,45 +152,60 @@ def fit_exponent(ls: list[int], ys: list[float]) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--quick", action="store_true", help="1k..16k, one timed rep")
+    ap.add_argument("--quick", action="store_true", help="1k..16k, fastest of 2 reps")
     ap.add_argument("--dim", type=int, default=32)
     ap.add_argument("--depth", type=int, default=2)
     ap.add_argument("--families", nargs="*", default=FAMILIES)
     ap.add_argument("--cap", type=float, default=None, help="stop a family after a point slower than this (s)")
     ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--lengths", type=int, nargs="*", default=None, help="override the lengths")
+    ap.add_argument("--timeout", type=float, default=None, help="abandon a point after this many seconds")
+    ap.add_argument("--forward-only", action="store_true", help="time the forward pass only (no grad)")
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    lengths = [1024 * 2**i for i in range(5 if args.quick else 7)]
-    reps = 1 if args.quick else 3
+    lengths = args.lengths or [1024 * 2**i for i in range(5 if args.quick else 7)]
+    reps = 2 if args.quick else 3
     cap = args.cap if args.cap is not None else (8.0 if args.quick else 60.0)
+    timeout = args.timeout if args.timeout is not None else (20.0 if args.quick else 300.0)
     torch.manual_seed(0)
     rows = []
     t_all = time.perf_counter()
     for name in args.families:
         model = build(name, args.dim, args.depth).to(device)
-        measure(model, lengths[0], args.dim, 1, device)  # warm-up
         ts: list[float] = []
         ms: list[float] = []
-        for L in lengths:
-            t, m = measure(model, L, args.dim, reps, device)
-            ts.append(t)
-            ms.append(m)
-            if t > cap:
-                break
-        rows.append((name, ts, ms))
-        print(f"# {name}: " + ", ".join(f"{L}: {t:.3f}s/{m:.0f}MiB" for L, t, m in zip(lengths, ts, ms)), flush=True)
+        note = ""
+        try:
+            with deadline(timeout):
+                measure(model, 256, args.dim, 1, device, args.forward_only)  # warm-up
+            for L in lengths:
+                with deadline(timeout):
+                    t, m = measure(model, L, args.dim, reps, device, args.forward_only)
+                ts.append(t)
+                ms.append(m)
+                if t > cap:
+                    break
+        except TimeoutError:
+            note = f" (a point took > {timeout:.0f} s: abandoned)"
+        rows.append((name, ts, ms, note))
+        print(f"# {name}: " + ", ".join(f"{L}: {t:.3f}s/{m:.0f}MiB" for L, t, m in zip(lengths, ts, ms)) + note,
+              flush=True)
     mem_kind = "peak CUDA MiB" if device.type == "cuda" else "saved-for-backward MiB"
-    heads = " | ".join(f"{L // 1024}k s" for L in lengths)
-    print(f"\nforward+backward, batch 1, dim {args.dim}, depth {args.depth}, {device.type}, "
+    heads = " | ".join(f"{L // 1024}k s" if L >= 1024 else f"{L} s" for L in lengths)
+    what = "forward only" if args.forward_only else "forward+backward"
+    print(f"\n{what} (fastest of {reps}), batch 1, dim {args.dim}, depth {args.depth}, {device.type}, "
           f"{torch.get_num_threads()} threads; memory = {mem_kind}\n")
     print(f"| family | {heads} | time exponent | memory exponent | memory at largest L |")
     print("|---|" + "---|" * len(lengths) + "---|---|---|")
-    for name, ts, ms in rows:
+    for name, ts, ms, note in rows:
+        if not ts:
+            print(f"| {name}{note} |" + " - |" * len(lengths) + " - | - | - |")
+            continue
         cells = " | ".join(f"{t:.3f}" if i < len(ts) else "-" for i, t in enumerate([*ts, *[0] * (len(lengths) - len(ts))]))
         te, me = fit_exponent(lengths[: len(ts)], ts), fit_exponent(lengths[: len(ms)], ms)
-        print(f"| {name} | {cells} | {te:.2f} | {me:.2f} | {ms[-1]:.0f} MiB @ {lengths[len(ms) - 1] // 1024}k |")
+        print(f"| {name}{note} | {cells} | {te:.2f} | {me:.2f} | {ms[-1]:.0f} MiB @ L={lengths[len(ms) - 1]} |")
     print(f"\ntotal {time.perf_counter() - t_all:.0f} s")
 
 
