@@ -44,3 +44,15 @@ def test_figures_render_headless(synthetic, tmp_path):
     assert len(fig.axes) >= 3 and (tmp_path / "ortho.png").stat().st_size > 1000
     fig = plot_region_timeseries(ds, max_regions=4, path=tmp_path / "regions.png")
     assert len(fig.axes[0].lines) == 4 and len(fig.axes[0].patches) == ds.sizes["event"]
+
+
+def test_experiment_configs_compose():
+    from signalkit.config import compose
+
+    for exp, task in [("decoding", "FMRIDecodingTask"), ("forecasting", "FMRIForecastingTask"),
+                      ("reconstruction", "FMRIReconstructionTask")]:
+        cfg = compose("train", [f"experiment=fmri/{exp}", "data.store=x.zarr"])
+        assert cfg.task._target_.endswith(task) and cfg.data._target_.endswith("FMRIDataModule")
+    cfg = compose("train", ["experiment=fmri/decoding", "data=fmri_region", "model=fmri_region_decoder"])
+    assert cfg.data.mode == "region" and cfg.model.tokenizer.name == "sensor"
+    assert compose("train", ["experiment=fmri/forecasting"]).model.causal is True
