@@ -4,5 +4,7 @@ from signalkit.tasks.base import BaseTask, NonFiniteLossError
 from signalkit.tasks.decoding import DecodingTask
 from signalkit.tasks.reconstruction import ReconstructionTask
 from signalkit.tasks.forecasting import WeatherForecastingTask
+from signalkit.tasks.video_forecasting import VideoForecastingTask
 
-__all__ = ["BaseTask", "DecodingTask", "NonFiniteLossError", "ReconstructionTask", "WeatherForecastingTask"]
+__all__ = ["BaseTask", "DecodingTask", "NonFiniteLossError", "ReconstructionTask", "VideoForecastingTask",
+           "WeatherForecastingTask"]

@@ -18,6 +18,7 @@ _OPTIONAL: tuple[str, ...] = (
     "signalkit.heads.reconstruction",
     "signalkit.heads.volume",
     "signalkit.heads.forecast_field",
+    "signalkit.heads.frames",
 )
 
 

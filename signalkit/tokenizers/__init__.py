@@ -16,6 +16,7 @@ TOKENIZERS: dict[str, Callable[..., nn.Module]] = {"sensor": SensorTokenizer}
 _OPTIONAL: tuple[str, ...] = (
     "signalkit.tokenizers.volume",
     "signalkit.tokenizers.field",
+    "signalkit.tokenizers.frames",
 )
 
 

@@ -1,0 +1,87 @@
+"""Fixtures for the video tests: the sample-data folder and seeded tiny fake videos in every format."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def sample_data_dir() -> Path | None:
+    """``$SIGNALKIT_SAMPLE_DATA`` or ``../shared/data`` next to the repository, if present."""
+    env = os.environ.get("SIGNALKIT_SAMPLE_DATA")
+    for cand in ([Path(env)] if env else []) + [REPO.parent / "shared" / "data"]:
+        if cand.is_dir():
+            return cand
+    return None
+
+
+@pytest.fixture(scope="session")
+def video_data() -> Path:
+    root = sample_data_dir()
+    if root is None or not (root / "video").is_dir():
+        pytest.skip("sample data (../shared/data/video) not available")
+    return root / "video"
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def write_ffv1(path: Path, frames: np.ndarray, fps: int = 10) -> None:
+    """Write ``(T, H, W, 3)`` uint8 RGB frames losslessly (FFV1, bgr0) with PyAV."""
+    import av
+
+    with av.open(str(path), mode="w") as out:
+        stream = out.add_stream("ffv1", rate=fps)
+        stream.width, stream.height = frames.shape[2], frames.shape[1]
+        stream.pix_fmt = "bgr0"
+        for fr in frames:
+            for packet in stream.encode(av.VideoFrame.from_ndarray(fr, format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+
+
+@pytest.fixture(scope="session")
+def fake_videos(tmp_path_factory) -> dict[str, Path]:
+    """Seeded tiny sources: npy (THW), npz (THWC), zarr (TCHW), an FFV1 .mkv, a PNG folder, clips."""
+    import zarr
+    from PIL import Image
+
+    root = tmp_path_factory.mktemp("video")
+    rng = np.random.default_rng(0)
+    thw = rng.integers(0, 256, (12, 8, 10), dtype=np.uint8)
+    np.save(root / "clip_thw.npy", thw)
+    rgb = rng.integers(0, 256, (6, 8, 10, 3), dtype=np.uint8)
+    np.savez(root / "clip_rgb.npz", frames=rgb)
+    z = zarr.open_array(str(root / "clip_tchw.zarr"), mode="w", shape=(5, 1, 8, 10), dtype="float32")
+    z[:] = rng.random((5, 1, 8, 10), dtype=np.float32)
+    write_ffv1(root / "clip.mkv", rng.integers(0, 256, (7, 16, 16, 3), dtype=np.uint8))
+    frames_dir = root / "frames"
+    frames_dir.mkdir()
+    for i in range(4):
+        Image.fromarray(thw[i]).save(frames_dir / f"frame_{i:03d}.png")
+    # forecasting clips: a bright square moving right one pixel per frame (known future)
+    clips = root / "clips"
+    clips.mkdir()
+    for k in range(3):
+        v = np.zeros((30, 16, 16), dtype=np.uint8)
+        for t in range(30):
+            x0 = (t + 3 * k) % 12
+            v[t, 5 + k:9 + k, x0:x0 + 4] = 255
+        np.save(clips / f"clip{k}.npy", v)
+    np.save(root / "mnist_test_seq.npy", rng.integers(0, 256, (20, 3, 64, 64), dtype=np.uint8))
+    np.savez(root / "digits.npz", data=rng.integers(0, 256, (50, 28, 28), dtype=np.uint8))
+    return {"root": root, "npy": root / "clip_thw.npy", "npz": root / "clip_rgb.npz", "zarr": root / "clip_tchw.zarr",
+            "mkv": root / "clip.mkv", "frames": frames_dir, "clips": clips, "seq": root / "mnist_test_seq.npy",
+            "digits": root / "digits.npz", "thw": thw, "rgb": rgb}
