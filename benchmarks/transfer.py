@@ -105,6 +105,7 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--test-trials", type=int, default=20)
     p.add_argument("--finetune-epochs", type=int, default=30)
     p.add_argument("--pretrain-per-seed", action="store_true", help="pretrain once per seed (default: once)")
+    p.add_argument("--pretrained", default=None, help="reuse this pretrained folder instead of pretraining")
     p.add_argument("--finetune-args", nargs="*", default=[], help="extra overrides for both fine-tuning arms")
     p.add_argument("--pretrain-args", nargs="*", default=[], help="extra overrides for pretraining")
     p.add_argument("--quick", action="store_true", help="tiny sizes: checks the pipeline, not the numbers")
@@ -116,11 +117,12 @@ def main(argv: list[str] | None = None) -> dict:
     root = Path(a.out)
     root.mkdir(parents=True, exist_ok=True)
     start = time.time()
-    pre_store = make_pretrain_store(root, a.pretrain_subjects, a.pretrain_trials, seed=1000)
-    folder = None
+    folder = a.pretrained
+    if folder is None:
+        pre_store = make_pretrain_store(root, a.pretrain_subjects, a.pretrain_trials, seed=1000)
     rows = []
     for seed in a.seeds:
-        if folder is None or a.pretrain_per_seed:
+        if a.pretrained is None and (folder is None or a.pretrain_per_seed):
             folder = pretrain(root, pre_store, a.pretrain_epochs, seed, a.pretrain_args)
         store, assign = make_finetune_store(root, seed, a.train_trials, a.train_subjects, a.test_subjects,
                                             a.test_trials)

@@ -51,3 +51,16 @@ def test_lora_trains_adapters_only_and_merges(tmp_path, names19):
     assert not has_lora(loaded)
     with torch.no_grad():
         torch.testing.assert_close(loaded(batch), expected, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.skipif(not HAS_PEFT, reason="peft (extra 'lora') is not installed")
+def test_model_lora_config_applies_after_loading_pretrained(tmp_path):
+    from signalkit.pretrained import load_into
+
+    folder = save_pretrained(build_model(tiny_config()), tmp_path / "base")
+    cfg = tiny_config({"name": "decoding", "num_classes": 3})
+    cfg["lora"] = {"r": 2, "target_modules": ["fc1"]}
+    model = build_model(cfg)
+    assert load_into(model, folder)["head"] == "replaced"
+    lora_names = [n for n, _ in model.named_parameters() if "lora_" in n]
+    assert lora_names and all(".mlp.fc1." in n for n in lora_names)
