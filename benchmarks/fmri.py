@@ -1,0 +1,119 @@
+"""fMRI benchmark: streaming ingest, and the three tasks against their baselines.
+
+    python benchmarks/fmri.py [--out /tmp/fmri_bench] [--data ../shared/data] [--quick]
+
+Rows (markdown table on stdout, JSON in ``<out>/fmri.json``):
+
+* ingest: a synthetic 64x64x48x200 float32 ``.nii`` (150 MB) through ``signalkit.store.ingest``
+  in a child process: seconds, MB/s and the child's peak resident memory.
+* decoding (synthetic block design, 4 subjects, split by subject): volume model and region
+  (sensor-tokenizer) model accuracy beside the functional-connectivity + logistic baseline.
+* forecasting (synthetic): next-frame MSE vs persistence.
+* reconstruction (real ``nipy_functional.nii.gz``, split by time): masked-voxel MSE vs each
+  voxel's run mean and vs the run's global mean.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+INGEST_CHILD = """
+import resource, sys, time
+import signalkit.store
+t = time.time()
+signalkit.store.ingest([sys.argv[1]], sys.argv[2], "fmri", {}, progress=False)
+print(time.time() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def bench_ingest(out: Path) -> dict:
+    import numpy as np
+
+    from signalkit.synthetic_fmri import write_nifti_frames
+
+    shape = (64, 64, 48, 200)
+    base = np.random.default_rng(0).standard_normal(shape[:3]).astype(np.float32)
+    path = write_nifti_frames(out / "ingest.nii", shape, lambda t: base + t)
+    proc = subprocess.run([sys.executable, "-c", INGEST_CHILD, str(path), str(out / "ingest.zarr")],
+                          capture_output=True, text=True, check=True)
+    seconds, rss_kb = proc.stdout.split()[-2:]
+    size_mb = os.path.getsize(path) / 2**20
+    return {"file_mb": round(size_mb, 1), "seconds": round(float(seconds), 2),
+            "mb_per_s": round(size_mb / float(seconds), 1), "peak_rss_mb": round(int(rss_kb) / 1024, 1)}
+
+
+def _train(overrides: list[str]) -> dict:
+    from signalkit.training import train
+
+    return train([*overrides, "trainer.enable_progress_bar=false", "trainer.log_every_n_steps=1"])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default=None)
+    parser.add_argument("--data", default=os.environ.get("SIGNALKIT_SAMPLE_DATA", "../shared/data"))
+    parser.add_argument("--quick", action="store_true", help="fewer epochs (smoke run)")
+    args = parser.parse_args()
+    import torch
+
+    torch.set_num_threads(max(1, min(4, os.cpu_count() or 1)))
+    out = Path(args.out or tempfile.mkdtemp(prefix="fmri_bench_"))
+    out.mkdir(parents=True, exist_ok=True)
+    from signalkit.store import ingest
+    from signalkit.synthetic_fmri import make_block_design
+
+    scale = 0.4 if args.quick else 1.0
+    ep = lambda n: f"trainer.max_epochs={max(2, int(n * scale))}"  # noqa: E731
+    results: dict = {"ingest": bench_ingest(out)}
+    info = make_block_design(out / "synthetic", n_subjects=4, seed=0)
+    store = str(out / "synthetic.zarr")
+    ingest([str(p) for p in info["runs"]], store, "fmri", {"atlas": str(info["atlas"])}, progress=False)
+    t = time.time()
+    m = _train(["experiment=fmri/decoding", f"data.store={store}", f"output_dir={out / 'decoding'}", ep(15)])
+    results["decoding_volume"] = {"accuracy": m["test/accuracy"], "fc_accuracy": m["test/fc_accuracy"],
+                                  "seconds": round(time.time() - t, 1)}
+    t = time.time()
+    m = _train(["experiment=fmri/decoding", f"data.store={store}", f"output_dir={out / 'decoding_region'}", ep(30),
+                "model=fmri_region_decoder", "data.mode=region"])
+    results["decoding_region"] = {"accuracy": m["test/accuracy"], "fc_accuracy": m["test/fc_accuracy"],
+                                  "seconds": round(time.time() - t, 1)}
+    t = time.time()
+    m = _train(["experiment=fmri/forecasting", f"data.store={store}", f"output_dir={out / 'forecasting'}", ep(10),
+                "data.stride_s=8"])
+    results["forecasting"] = {"mse": m["test/mse"], "mse_persistence": m["test/mse_persistence"],
+                              "skill": m["test/skill"], "seconds": round(time.time() - t, 1)}
+    real = Path(args.data) / "fmri" / "nipy_functional.nii.gz"
+    if real.exists():
+        rstore = str(out / "nipy.zarr")
+        ingest([str(real)], rstore, "fmri", {}, progress=False)
+        t = time.time()
+        m = _train(["experiment=fmri/reconstruction", f"data.store={rstore}", f"output_dir={out / 'recon'}", ep(20),
+                    "model.backbone.kernel_size=3"])
+        results["reconstruction_nipy"] = {k.split("/")[1]: m[k] for k in ("test/mse", "test/mse_voxel_mean",
+                                                                           "test/mse_global_mean", "test/skill")}
+        results["reconstruction_nipy"]["seconds"] = round(time.time() - t, 1)
+    (out / "fmri.json").write_text(json.dumps(results, indent=2))
+    print("| benchmark | result | baseline | seconds |\n|---|---|---|---|")
+    ing = results["ingest"]
+    print(f"| ingest {ing['file_mb']} MB .nii (streamed) | {ing['mb_per_s']} MB/s, peak RSS {ing['peak_rss_mb']} MB | - | {ing['seconds']} |")
+    for key in ("decoding_volume", "decoding_region"):
+        r = results[key]
+        print(f"| {key} (synthetic, acc) | {r['accuracy']:.3f} | FC+logreg {r['fc_accuracy']:.3f} | {r['seconds']} |")
+    r = results["forecasting"]
+    print(f"| forecasting (synthetic, next-frame MSE) | {r['mse']:.3f} | persistence {r['mse_persistence']:.3f} | {r['seconds']} |")
+    if "reconstruction_nipy" in results:
+        r = results["reconstruction_nipy"]
+        print(f"| masked reconstruction (nipy_functional, MSE) | {r['mse']:.3f} | voxel mean {r['mse_voxel_mean']:.3f}, "
+              f"global mean {r['mse_global_mean']:.3f} | {r['seconds']} |")
+    print(f"\nresults: {out / 'fmri.json'}")
+
+
+if __name__ == "__main__":
+    main()
