@@ -23,13 +23,12 @@ from signalkit.datamodules.weather_windows import (
     CollateFields,
     ForecastDataset,
     Normalizer,
+    TrainingStats,
     init_indices,
     parse_range,
     time_step_hours,
-    training_stats,
 )
 from signalkit.errors import ConfigError
-from signalkit.metrics.weather import climatology
 from signalkit.recording import SIGNAL, str_values
 from signalkit.store import open_store
 
@@ -141,10 +140,11 @@ class WeatherDataModule(L.LightningDataModule):
             raise ConfigError(f"data.lead_times: the longest lead time {max(self.lead_times):g} h (plus "
                               f"{(self.history - 1) * self.step_hours:g} h of input history) does not fit in the "
                               f"test period {self.split_cfg.get('test')} of {self.store_path}")
-        train_fields = [self._fields_in(r, self.ranges["train"]) for r in range(len(self.rids))]
-        self.norm = training_stats([f for f, _ in train_fields if len(f)], ~self.mask, self.step)
-        self.climatology = climatology(np.concatenate([f for f, _ in train_fields]),
-                                       np.concatenate([t for _, t in train_fields]), self.climatology_by)
+        stats = TrainingStats(len(self.variables), ~self.mask, self.step, self.climatology_by)
+        for r in range(len(self.rids)):
+            self._accumulate(stats, r, self.ranges["train"])
+        self.norm = stats.normalizer()
+        self.climatology = stats.climatology()
         sources = self._sources()
         for s in STAGES:
             ds = ForecastDataset(sources, self.times, index[s], self.history, self.step, ks[s], self.norm,
@@ -152,13 +152,19 @@ class WeatherDataModule(L.LightningDataModule):
             ds.climatology, ds.climatology_by = self.climatology, self.climatology_by
             self.datasets[s] = ds
 
-    def _fields_in(self, r: int, rng: tuple) -> tuple[np.ndarray, np.ndarray]:
+    def _accumulate(self, stats: TrainingStats, r: int, rng: tuple, block: int = 512) -> None:
+        """Feed the recording's fields inside ``rng`` to ``stats`` in blocks of ``block`` steps."""
         t = self.times[r]
         sel = np.nonzero((t >= rng[0]) & (t < rng[1]))[0]
         if len(sel) == 0:
-            return np.zeros((0, len(self.variables), len(self.lat), len(self.lon)), np.float32), t[:0]
-        sig = self.store[self.rids[r]][SIGNAL].isel(time=slice(int(sel[0]), int(sel[-1]) + 1))
-        return np.asarray(sig.values, np.float32), t[sel[0]: sel[-1] + 1]
+            return
+        sig = self.store[self.rids[r]][SIGNAL]
+        first, last = int(sel[0]), int(sel[-1]) + 1
+        for b in range(first, last, block):
+            e = min(b + block, last)
+            stop = min(e + self.step, last)
+            fields = np.asarray(sig.isel(time=slice(b, stop)).values, np.float32)
+            stats.add(fields, t[b:stop], e - b)
 
     def _sources(self) -> list:
         total = sum(int(np.prod(self.store[r][SIGNAL].shape)) * 4 for r in self.rids)

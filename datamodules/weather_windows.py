@@ -71,29 +71,53 @@ class Normalizer:
         return {"mean": self.mean.tolist(), "std": self.std.tolist(), "diff_std": self.diff_std.tolist()}
 
 
-def training_stats(fields: list[np.ndarray], valid: np.ndarray, step: int) -> Normalizer:
-    """Statistics of training fields (each ``(T, V, H, W)`` physical) at ``valid (H, W)`` points."""
-    v = fields[0].shape[1]
-    total = np.zeros(v)
-    sq = np.zeros(v)
-    count = 0
-    for f in fields:
-        x = f[..., valid].astype(np.float64)  # (T, V, P)
-        total += x.sum(axis=(0, 2))
-        sq += (x**2).sum(axis=(0, 2))
-        count += x.shape[0] * x.shape[2]
-    mean = total / max(count, 1)
-    std = np.sqrt(np.maximum(sq / max(count, 1) - mean**2, 0.0))
-    std = np.where(std > 0, std, 1.0)
-    dsq = np.zeros(v)
-    dcount = 0
-    for f in fields:
-        if f.shape[0] > step:
-            d = (f[step:][..., valid] - f[:-step][..., valid]).astype(np.float64) / std[None, :, None]
-            dsq += (d**2).sum(axis=(0, 2))
-            dcount += d.shape[0] * d.shape[2]
-    diff_std = np.sqrt(dsq / dcount) if dcount else np.ones(v)
-    return Normalizer(mean, std, np.where(diff_std > 0, diff_std, 1.0))
+class TrainingStats:
+    """Streaming statistics of the training fields, read block by block (larger than memory).
+
+    Accumulates per-variable sums at ``valid (H, W)`` points for ``mean``/``std``, the one-step
+    change (``step`` data steps apart, within a block plus ``step`` frames of overlap) for
+    ``diff_std``, and per (day-of-year, hour) sums for the climatology (physical units).
+    """
+
+    def __init__(self, n_vars: int, valid: np.ndarray, step: int, by: str = "hour"):
+        self.valid, self.step, self.by = valid, step, by
+        self.total, self.sq, self.count = np.zeros(n_vars), np.zeros(n_vars), 0
+        self.dsq, self.dsum, self.dcount = np.zeros(n_vars), np.zeros(n_vars), 0
+        self.clim_sum: dict[tuple[int, int], np.ndarray] = {}
+        self.clim_n: dict[tuple[int, int], int] = {}
+
+    def add(self, fields: np.ndarray, times: np.ndarray, n_own: int) -> None:
+        """``fields (T, V, H, W)``: the first ``n_own`` frames are this block's; the rest is overlap."""
+        from signalkit.metrics.weather import day_of_year, hour_of_day
+
+        own = fields[:n_own]
+        x = np.nan_to_num(own[..., self.valid].astype(np.float64))  # (T, V, P)
+        self.total += x.sum(axis=(0, 2))
+        self.sq += (x**2).sum(axis=(0, 2))
+        self.count += x.shape[0] * x.shape[2]
+        s = self.step
+        n_pairs = min(n_own, fields.shape[0] - s)
+        if n_pairs > 0:
+            d = np.nan_to_num((fields[s:s + n_pairs] - fields[:n_pairs])[..., self.valid].astype(np.float64))
+            self.dsq += (d**2).sum(axis=(0, 2))
+            self.dcount += d.shape[0] * d.shape[2]
+        hours = hour_of_day(times[:n_own])
+        days = day_of_year(times[:n_own]) if self.by == "dayofyear_hour" else np.zeros_like(hours)
+        for key in set(zip(days.tolist(), hours.tolist())):
+            sel = (days == key[0]) & (hours == key[1])
+            part = own[sel].astype(np.float64).sum(axis=0)
+            self.clim_sum[key] = self.clim_sum.get(key, 0.0) + part
+            self.clim_n[key] = self.clim_n.get(key, 0) + int(sel.sum())
+
+    def normalizer(self) -> Normalizer:
+        mean = self.total / max(self.count, 1)
+        std = np.sqrt(np.maximum(self.sq / max(self.count, 1) - mean**2, 0.0))
+        std = np.where(std > 0, std, 1.0)
+        diff_std = np.sqrt(self.dsq / self.dcount) / std if self.dcount else np.ones_like(std)
+        return Normalizer(mean, std, np.where(diff_std > 0, diff_std, 1.0))
+
+    def climatology(self) -> dict[tuple[int, int], np.ndarray]:
+        return {k: self.clim_sum[k] / self.clim_n[k] for k in sorted(self.clim_sum)}
 
 
 class ForecastDataset(Dataset):

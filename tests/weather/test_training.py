@@ -78,3 +78,27 @@ def test_splits_do_not_overlap(synthetic_store):
     s = dm.split_summary()
     assert s["test"]["first"] == "2017-01-09T06:00:00" and s["test"]["last"] == "2017-01-10T11:00:00"
     assert dm.norm.std[0] > 0 and len(dm.climatology) == 24
+
+
+def test_streamed_statistics_match_in_memory(synthetic_store):
+    from signalkit.datamodules import WeatherDataModule
+    from signalkit.datamodules.weather_windows import TrainingStats
+
+    dm = WeatherDataModule(synthetic_store, split={"train": ["2017-01-01", "2017-01-06"],
+                                                   "val": ["2017-01-07", "2017-01-08"],
+                                                   "test": ["2017-01-09", "2017-01-10"]},
+                           history=2, step_hours=6, lead_times=[6])
+    dm.setup()
+    small = TrainingStats(1, ~dm.mask, dm.step)
+    dm._accumulate(small, 0, dm.ranges["train"], block=7)  # blocks smaller than the step overlap
+    x = open_store(synthetic_store)["synthetic_t2m"]["signal"].values[: 6 * 24].astype(np.float64)
+    land = x[:, 0][:, ~dm.mask]
+    np.testing.assert_allclose(small.normalizer().mean, [land.mean()], rtol=1e-6)
+    np.testing.assert_allclose(small.normalizer().std, [land.std()], rtol=1e-5)
+    d = (land[6:] - land[:-6]) / land.std()
+    np.testing.assert_allclose(small.normalizer().diff_std, [np.sqrt((d**2).mean())], rtol=1e-5)
+    times = dm.times[0][: 6 * 24]
+    clim = wm.climatology(x, times)
+    for key, field in clim.items():
+        np.testing.assert_allclose(small.climatology()[key], field, rtol=1e-6, equal_nan=True)
+        np.testing.assert_allclose(dm.climatology[key], field, rtol=1e-6, equal_nan=True)

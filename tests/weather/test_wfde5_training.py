@@ -17,8 +17,8 @@ def test_regional_recipe_beats_persistence(weather_data, tmp_path):
                  "progress=false"]) == 0
     out = tmp_path / "run"
     assert main(["train", "experiment=weather/regional", f"data.store={store}", f"output_dir={out}",
-                 "trainer.max_epochs=8", "task.rollout_start_epoch=4", "trainer.enable_progress_bar=false"]) == 0
+                 "trainer.enable_progress_bar=false"]) == 0
     m = json.loads((out / "metrics.json").read_text())
-    assert m["test/t2m/rmse@6h"] < 0.92 * m["test/t2m/rmse_persistence@6h"], m
+    assert m["test/t2m/rmse@6h"] < 0.85 * m["test/t2m/rmse_persistence@6h"], m
     for lead in (12, 18, 24):
         assert m[f"test/t2m/rmse@{lead}h"] < m[f"test/t2m/rmse_persistence@{lead}h"], m
