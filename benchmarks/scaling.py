@@ -1,7 +1,9 @@
 """Time and memory of forward + backward versus sequence length (1-D), per backbone family.
 
 Compares the backbones (same width and depth) with a softmax-attention transformer (torch SDPA)
-and fits the log-log exponent ``t ~ L^a`` (and the same for memory). Memory is the CUDA peak
+and fits the log-log exponent ``t ~ L^a`` (and the same for memory). On CPU the time is the
+process CPU time on one thread by default (``--wall`` for wall clock): on a machine shared with
+other jobs, wall-clock times are mostly a measure of the neighbours. Memory is the CUDA peak
 allocation on a GPU; on CPU (no allocator statistics) it is the size of the tensors autograd
 saves for the backward pass (unique storages), which is what grows with L in training.
 
@@ -19,7 +21,7 @@ import contextlib
 import math
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import torch
 import torch.nn as nn
@@ -96,7 +98,8 @@ class SavedBytes:
 
 
 def measure(
-    model: nn.Module, L: int, dim: int, reps: int, device: torch.device, forward_only: bool = False
+    model: nn.Module, L: int, dim: int, reps: int, device: torch.device, forward_only: bool = False,
+    clock: "Callable[[], float]" = time.perf_counter,
 ) -> tuple[float, float]:
     """Fastest of ``reps`` forward+backward passes at length L (seconds; the minimum is robust to
     other processes on a shared machine), and peak memory in MiB."""
@@ -107,7 +110,7 @@ def measure(
         if device.type == "cuda":
             torch.cuda.synchronize()
             torch.cuda.reset_peak_memory_stats()
-        t0 = time.perf_counter()
+        t0 = clock()
         with SavedBytes() as sb, torch.set_grad_enabled(not forward_only):
             y = model(x)
         if not forward_only:
@@ -117,24 +120,24 @@ def measure(
             mem = torch.cuda.max_memory_allocated() / 2**20
         else:
             mem = sb.total / 2**20
-        times.append(time.perf_counter() - t0)
+        times.append(clock() - t0)
     return min(times), mem
 
 
 @contextlib.contextmanager
 def deadline(seconds: float) -> Iterator[None]:
-    """Raise TimeoutError in the main thread after ``seconds`` (SIGALRM; Linux/macOS)."""
+    """Raise TimeoutError in the main thread after ``seconds`` of process CPU time (SIGPROF)."""
 
     def handler(signum: int, frame: object) -> None:
         raise TimeoutError
 
-    old = signal.signal(signal.SIGALRM, handler)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    old = signal.signal(signal.SIGPROF, handler)
+    signal.setitimer(signal.ITIMER_PROF, seconds)
     try:
         yield
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        signal.signal(signal.SIGPROF, old)
 
 
 def fit_exponent(ls: list[int], ys: list[float]) -> float:
@@ -157,9 +160,10 @@ def main() -> None:
     ap.add_argument("--depth", type=int, default=2)
     ap.add_argument("--families", nargs="*", default=FAMILIES)
     ap.add_argument("--cap", type=float, default=None, help="stop a family after a point slower than this (s)")
-    ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--wall", action="store_true", help="wall-clock instead of CPU time (always on CUDA)")
     ap.add_argument("--lengths", type=int, nargs="*", default=None, help="override the lengths")
-    ap.add_argument("--timeout", type=float, default=None, help="abandon a point after this many seconds")
+    ap.add_argument("--timeout", type=float, default=None, help="abandon a point after this many (CPU) seconds")
     ap.add_argument("--forward-only", action="store_true", help="time the forward pass only (no grad)")
     args = ap.parse_args()
     if args.threads:
@@ -168,6 +172,7 @@ def main() -> None:
     lengths = args.lengths or [1024 * 2**i for i in range(5 if args.quick else 7)]
     reps = 2 if args.quick else 3
     cap = args.cap if args.cap is not None else (8.0 if args.quick else 60.0)
+    clock = time.perf_counter if (args.wall or device.type == "cuda") else time.process_time
     timeout = args.timeout if args.timeout is not None else (20.0 if args.quick else 300.0)
     torch.manual_seed(0)
     rows = []
@@ -179,10 +184,10 @@ def main() -> None:
         note = ""
         try:
             with deadline(timeout):
-                measure(model, 256, args.dim, 1, device, args.forward_only)  # warm-up
+                measure(model, 256, args.dim, 1, device, args.forward_only, clock)  # warm-up
             for L in lengths:
                 with deadline(timeout):
-                    t, m = measure(model, L, args.dim, reps, device, args.forward_only)
+                    t, m = measure(model, L, args.dim, reps, device, args.forward_only, clock)
                 ts.append(t)
                 ms.append(m)
                 if t > cap:
@@ -195,7 +200,8 @@ def main() -> None:
     mem_kind = "peak CUDA MiB" if device.type == "cuda" else "saved-for-backward MiB"
     heads = " | ".join(f"{L // 1024}k s" if L >= 1024 else f"{L} s" for L in lengths)
     what = "forward only" if args.forward_only else "forward+backward"
-    print(f"\n{what} (fastest of {reps}), batch 1, dim {args.dim}, depth {args.depth}, {device.type}, "
+    kind = "wall s" if clock is time.perf_counter else "CPU s"
+    print(f"\n{what}, {kind} (fastest of {reps}), batch 1, dim {args.dim}, depth {args.depth}, {device.type}, "
           f"{torch.get_num_threads()} threads; memory = {mem_kind}\n")
     print(f"| family | {heads} | time exponent | memory exponent | memory at largest L |")
     print("|---|" + "---|" * len(lengths) + "---|---|---|")
@@ -206,7 +212,7 @@ def main() -> None:
         cells = " | ".join(f"{t:.3f}" if i < len(ts) else "-" for i, t in enumerate([*ts, *[0] * (len(lengths) - len(ts))]))
         te, me = fit_exponent(lengths[: len(ts)], ts), fit_exponent(lengths[: len(ms)], ms)
         print(f"| {name}{note} | {cells} | {te:.2f} | {me:.2f} | {ms[-1]:.0f} MiB @ L={lengths[len(ms) - 1]} |")
-    print(f"\ntotal {time.perf_counter() - t_all:.0f} s")
+    print(f"\ntotal {time.perf_counter() - t_all:.0f} s wall, {time.process_time():.0f} s CPU")
 
 
 if __name__ == "__main__":
