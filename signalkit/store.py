@@ -197,17 +197,18 @@ def ingest(
 def _run(todo: list, jobs: int, progress: bool) -> Iterator[tuple[str, dict]]:
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=len(todo), desc="ingest", unit="file", disable=not progress or not todo)
-    if jobs <= 1 or len(todo) <= 1:
-        for item in todo:
-            yield item[-1], _read_and_write(item)
-            bar.update()
-    else:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            for item, prov in zip(todo, pool.map(_read_and_write, todo)):
-                yield item[-1], prov
+    # disable=None: no bar when stderr is not a terminal (logs, CI), and none left behind
+    with tqdm(total=len(todo), desc="ingest", unit="file", leave=False,
+              disable=None if (progress and todo) else True) as bar:
+        if jobs <= 1 or len(todo) <= 1:
+            for item in todo:
+                yield item[-1], _read_and_write(item)
                 bar.update()
-    bar.close()
+        else:
+            with ProcessPoolExecutor(max_workers=jobs) as pool:
+                for item, prov in zip(todo, pool.map(_read_and_write, todo)):
+                    yield item[-1], prov
+                    bar.update()
 
 
 def _reusable(reuse: dict | None, path: str, sha: str) -> tuple[str, dict] | None:

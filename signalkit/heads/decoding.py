@@ -10,11 +10,15 @@ class DecodingHead(nn.Module):
     """``features (B, D, *grid) -> logits (B, num_classes)``.
 
     Pooling is ``"mean"`` over the grid or ``"attention"`` (a learned query attends over all
-    grid positions). ``num_classes=1`` gives a regression output ``(B, 1)``.
+    grid positions); tokens of padded channels (``tokenizer.token_mask``) are left out.
+    ``num_classes=1`` gives a regression output ``(B, 1)``.
     """
 
-    def __init__(self, dim: int, num_classes: int = 2, pool: str = "attention", dropout: float = 0.0):
+    def __init__(self, dim: int, num_classes: int = 2, pool: str = "attention", dropout: float = 0.0,
+                 tokenizer: nn.Module | None = None):
         super().__init__()
+        # kept out of the module tree (no duplicate parameters): only its token_mask is used
+        self._token_mask = getattr(tokenizer, "token_mask", None)
         self.num_classes = num_classes
         self.pool = pool
         self.norm = nn.LayerNorm(dim)
@@ -25,9 +29,15 @@ class DecodingHead(nn.Module):
 
     def forward(self, features: Tensor, batch: dict | None = None) -> Tensor:
         tokens = features.flatten(2).transpose(1, 2)  # (B, N, D)
+        mask = self._token_mask(batch) if (self._token_mask is not None and batch is not None) else None
+        keep = mask.reshape(mask.shape[0], -1, 1).to(tokens.dtype) if mask is not None else None
         if self.pool == "attention":
-            w = self.score(tokens).softmax(dim=1)  # (B, N, 1)
-            pooled = (w * tokens).sum(dim=1)
+            scores = self.score(tokens)  # (B, N, 1)
+            if keep is not None:
+                scores = scores.masked_fill(keep == 0, float("-inf"))
+            pooled = (scores.softmax(dim=1) * tokens).sum(dim=1)
+        elif keep is not None:
+            pooled = (tokens * keep).sum(1) / keep.sum(1).clamp(min=1)
         else:
             pooled = tokens.mean(dim=1)
         # normalise after pooling so the per-token scale (signal power) survives into the pool

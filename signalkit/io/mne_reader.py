@@ -9,6 +9,7 @@ with their positions and coil orientations.
 from __future__ import annotations
 
 from collections.abc import Sequence
+import warnings
 from pathlib import Path
 
 import mne
@@ -44,17 +45,29 @@ def _open_raw(path: Path) -> mne.io.BaseRaw:
             f"{path}: unknown extension for a sensor recording (known: {', '.join(EXTENSIONS)})"
         )
     try:
-        return mne.io.read_raw(path, preload=False, verbose="error")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            raw = mne.io.read_raw(path, preload=False, verbose="warning")
     except Exception as err:  # MNE raises many types for corrupt files
         msg = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise InputError(f"{path}: cannot read the file ({type(err).__name__}: {msg})") from None
+    for w in caught:
+        if "does not match the file size" in str(w.message):
+            raise InputError(
+                f"{path}: the file is truncated (its header announces more data records than it holds)"
+            )
+    if raw.n_times == 0:
+        raise InputError(f"{path}: the recording holds no samples")
+    return raw
 
 
 def _events(raw: mne.io.BaseRaw, source: str, stim_channel: str | None) -> dict[str, xr.DataArray]:
     """Events from annotations (preferred) or from a stim channel, onsets relative to sample 0."""
     sfreq = raw.info["sfreq"]
     ann = raw.annotations
-    keep = [i for i, d in enumerate(ann.description) if not d.lower().startswith(_IGNORED_ANNOTATIONS)]
+    # BrainVision prefixes descriptions with the marker type ("Comment/BAD_x")
+    keep = [i for i, d in enumerate(ann.description)
+            if not d.rsplit("/", 1)[-1].lower().startswith(_IGNORED_ANNOTATIONS)]
     if source in ("auto", "annotations") and keep:
         onsets = np.asarray(ann.onset)[keep]
         idx = raw.time_as_index(onsets, use_rounding=True, origin=ann.orig_time)

@@ -108,8 +108,18 @@ class SensorTokenizer(nn.Module):
             tokens = self.patch(self._patches(v)) + self.virtual_embed[None, :, None, :]
         else:
             tokens = self.patch(self._patches(x)) + self._sensors(batch)[:, :, None, :]
+            if batch.get("ch_mask") is not None:  # padded channels of mixed-montage batches
+                tokens = tokens * batch["ch_mask"][:, :, None, None].to(tokens.dtype)
         # no per-token normalisation: a token's scale carries band power, the decoding cue
         return tokens.permute(0, 3, 2, 1).contiguous()  # (B, D, P, S or C)
+
+    def token_mask(self, batch: dict) -> Tensor | None:
+        """``(B, P, C)`` True for tokens of real channels (``None`` when every token is real)."""
+        mask = batch.get("ch_mask")
+        if self.virtual_channels or mask is None or bool(mask.all()):
+            return None
+        n_patches = -(-batch["x"].shape[-1] // self.patch_size)
+        return mask[:, None, :].expand(-1, n_patches, -1)
 
     def untokenize(self, features: Tensor, batch: dict) -> Tensor:
         """Features ``(B, D, P, S)`` -> signal ``(B, C, T)`` for the batch's channels.
