@@ -41,6 +41,8 @@ TIME_NAMES = ("time", "valid_time", "t")
 LEVEL_NAMES = ("level", "isobaricInhPa", "plev", "pressure_level", "lev", "pressure")
 MEMBER_NAMES = ("number", "member", "realization", "ensemble", "ens")
 FILLS = ("none", "ffill", "interpolate", "zero")
+# the store writes ~0.5 MB chunks of whole frames (signalkit.store); lazy reads align to them
+_STORE_CHUNK_BYTES = 1 << 19
 
 
 def open_weather(path: str, chunks: Mapping | str | None = None, engine: str | None = None) -> xr.Dataset:
@@ -273,6 +275,11 @@ def read_weather(
         coords={"units": ("variable", np.asarray(units, dtype=str))},
     )
     out[SIGNAL].attrs = {}
+    if out[SIGNAL].chunks is not None:  # lazy: align dask chunks with the store's whole-frame chunks
+        frame = int(np.prod(out[SIGNAL].shape[1:])) * 4
+        t_store = max(1, min(out.sizes["time"], _STORE_CHUNK_BYTES // max(1, frame)))
+        block = t_store * max(1, round(out[SIGNAL].chunks[0][0] / t_store))
+        out[SIGNAL] = out[SIGNAL].chunk({"time": block, "variable": -1, "lat": -1, "lon": -1})
     out.attrs = {"subject": str(subject), "session": "", "run": "", "source": path, "sha256": sha,
                  "lon_convention": "0..360" if float(out.lon.max()) > 180 else "-180..180"}
     return out

@@ -123,3 +123,14 @@ def test_wfde5_tair_is_t2m_with_sea_mask(weather_data):
     np.testing.assert_array_equal(rec["mask"].values, src.isnull().all("time").values)
     assert rec["mask"].values.mean() == pytest.approx(0.5536, abs=1e-3)
     np.testing.assert_array_equal(rec["signal"].values[:, 0], src.values)
+
+
+def test_lazy_chunked_ingest_streams_the_same_values(synthetic_nc, tmp_path):
+    from signalkit.store import ingest, open_store
+
+    store = str(tmp_path / "lazy.zarr")
+    ingest([str(synthetic_nc)], store, "weather", {"chunks": {"time": 7}}, progress=False)
+    rec = open_store(store)["synthetic_t2m"]
+    eager = read_recording(str(synthetic_nc), "weather")
+    np.testing.assert_array_equal(rec["signal"].values, eager["signal"].values)
+    np.testing.assert_array_equal(rec["mask"].values, eager["mask"].values)
