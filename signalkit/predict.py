@@ -39,7 +39,7 @@ def _options(overrides: Sequence[str]) -> tuple[dict, list[str]]:
 
 def predict_weather(task, dm, split: str = "test") -> xr.Dataset:
     """Run ``task`` over ``dm``'s ``split`` -> forecast Dataset (see module docstring)."""
-    loader = {"test": dm.test_dataloader, "val": dm.val_dataloader, "train": dm.val_dataloader}.get(split)
+    loader = {"test": dm.test_dataloader, "val": dm.val_dataloader}.get(split)
     if loader is None:
         raise ConfigError(f"split: expected test or val, got {split!r}")
     task.eval()
