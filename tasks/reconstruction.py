@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 from signalkit.errors import ConfigError
@@ -41,6 +42,23 @@ def default_signal_dims(tokenizer_cfg: dict, tokenizer) -> list[int | None] | No
     return None
 
 
+def spectral_loss(pred: Tensor, x: Tensor, weight: Tensor, dim: int, patch: int, eps: float = 1e-2) -> Tensor:
+    """Weighted squared error of log power spectra of ``patch``-sample segments along ``dim``.
+
+    ``pred``, ``x`` and ``weight`` share a shape; ``weight`` is constant within each segment (a
+    token mask) and picks the segments that count.
+    """
+    def segments(t: Tensor) -> Tensor:
+        t = t.float().movedim(dim, -1)
+        pad = (-t.shape[-1]) % patch
+        return F.pad(t, (0, pad)).unflatten(-1, (-1, patch))
+
+    w = segments(weight)[..., 0]
+    sx = torch.log(torch.fft.rfft(segments(x), dim=-1).abs().pow(2) + eps)
+    sp = torch.log(torch.fft.rfft(segments(pred), dim=-1).abs().pow(2) + eps)
+    return (((sx - sp) ** 2).mean(-1) * w).sum() / w.sum().clamp(min=1.0)
+
+
 class ReconstructionTask(BaseTask):
     """Masked reconstruction; the model's head must be a reconstruction head.
 
@@ -51,6 +69,9 @@ class ReconstructionTask(BaseTask):
         signal_dims: signal dimension of each grid axis (see module docstring); ``None`` takes
             :func:`default_signal_dims`.
         sparse: re-apply the mask after every backbone block (recommended for conv backbones).
+        spectral_weight: weight of an extra phase-invariant term, the squared error of the
+            log power spectra of masked patches along the first grid axis's signal dimension
+            (time): band power is predictable from context where phase is not.
     """
 
     def __init__(
@@ -69,6 +90,7 @@ class ReconstructionTask(BaseTask):
         mask_block: int | list[int] = 4,
         signal_dims: list[int | None] | None = None,
         sparse: bool = True,
+        spectral_weight: float = 0.0,
     ):
         super().__init__(model, data_contract, lr, weight_decay, warmup_epochs, freeze_backbone,
                          unfreeze_at_epoch, layer_decay, nan_policy)
@@ -90,6 +112,8 @@ class ReconstructionTask(BaseTask):
         self.signal_dims = [None if d is None else int(d) for d in signal_dims]
         self.shared_axes = [i for i, d in enumerate(self.signal_dims) if d is None]
         self.sparse = SparseMasking(self.model.backbone) if sparse else None
+        if spectral_weight and self.signal_dims[0] is None:
+            raise ConfigError("task.spectral_weight: the first token-grid axis has no signal dimension")
 
     # ------------------------------------------------------------------ core
     def draw_mask(self, batch_size: int, grid: Sequence[int], generator: torch.Generator | None = None) -> Tensor:
@@ -119,18 +143,25 @@ class ReconstructionTask(BaseTask):
 
     def _step(self, batch: dict, stage: str, batch_idx: int) -> Tensor | None:
         gen = None if stage == "train" else torch.Generator().manual_seed(10_000 + batch_idx)
-        pred, _, weight = self.reconstruct(batch, generator=gen)
+        pred, mask, weight = self.reconstruct(batch, generator=gen)
         x = batch["x"]
         w = weight.expand_as(x)
         denom = w.sum().clamp(min=1.0)
-        loss = (((pred.float() - x.float()) ** 2) * w).sum() / denom
+        mse = (((pred.float() - x.float()) ** 2) * w).sum() / denom
+        loss = mse
+        if self.hparams.spectral_weight:
+            dim = int(self.signal_dims[0])
+            patch = -(-x.shape[dim] // mask.shape[1])
+            spec = spectral_loss(pred, x, w, dim, patch)
+            loss = mse + float(self.hparams.spectral_weight) * spec
+            self.log(f"{stage}/spectral", spec, on_epoch=True, on_step=False, batch_size=x.shape[0])
         if stage == "train" and not self.check_loss(loss, batch):
             return None
         power = ((x.float() ** 2) * w).sum() / denom
         n = x.shape[0]
         self.log(f"{stage}/loss", loss, prog_bar=stage != "test", on_epoch=True, on_step=False, batch_size=n)
         # masked MSE relative to predicting zeros (the normalised signal's mean): < 1 = learned something
-        self.log(f"{stage}/nmse", loss / power.clamp(min=1e-12), on_epoch=True, on_step=False, batch_size=n)
+        self.log(f"{stage}/nmse", mse / power.clamp(min=1e-12), on_epoch=True, on_step=False, batch_size=n)
         return loss
 
     def training_step(self, batch: dict, batch_idx: int) -> Tensor | None:
