@@ -158,9 +158,10 @@ def ingest(
     reader_kwargs = dict(reader_kwargs or {})
     chash = config_hash(modality, reader_kwargs)
     fs, root = _fs(store)
+    _recover_interrupted(fs, root)
     old = _existing(store) if fs.exists(root) else None
     reuse = old if old is not None and old.get("config_hash") == chash else None
-    tmp_root = f"{root.rstrip('/')}.partial-{uuid.uuid4().hex[:8]}"
+    tmp_root = f"{root.rstrip('/')}.partial-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     tmp = fs.unstrip_protocol(tmp_root) if "://" in str(store) else tmp_root
     zarr.open_group(tmp, mode="w", zarr_format=3)
     taken: set[str] = set()
@@ -221,13 +222,54 @@ def _reusable(reuse: dict | None, path: str, sha: str) -> tuple[str, dict] | Non
 
 
 def _swap_into_place(fs: fsspec.AbstractFileSystem, tmp_root: str, root: str) -> None:
-    backup = f"{root.rstrip('/')}.old-{uuid.uuid4().hex[:8]}"
+    backup = f"{root.rstrip('/')}.old-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     had_old = fs.exists(root)
     if had_old:
         fs.mv(root, backup, recursive=True)
     fs.mv(tmp_root, root, recursive=True)
     if had_old:
         fs.rm(backup, recursive=True)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+def _recover_interrupted(fs: fsspec.AbstractFileSystem, root: str) -> None:
+    """Clean up after an ingest killed without a chance to clean (SIGKILL, power loss).
+
+    A killed run leaves a ``<store>.partial-<pid>-<id>`` folder, or a ``<store>.old-<pid>-<id>``
+    backup it had not yet deleted; both are removed here once that process is gone (local stores
+    only: a pid means nothing on object storage). If it died between the two moves of
+    :func:`_swap_into_place`, no store is in place and the backup is moved back.
+    """
+    base = root.rstrip("/")
+    if "/" not in base:
+        return
+    parent, name = base.rsplit("/", 1)
+    try:
+        siblings = fs.ls(parent or "/", detail=False)
+    except (FileNotFoundError, OSError):
+        return
+    protocols = fs.protocol if isinstance(fs.protocol, tuple) else (fs.protocol,)
+    local = "file" in protocols
+    for sib in siblings:
+        leaf = sib.rstrip("/").rsplit("/", 1)[-1]
+        kind = next((k for k in (".partial-", ".old-") if leaf.startswith(name + k)), None)
+        if kind is None:
+            continue
+        pid = leaf[len(name) + len(kind):].split("-", 1)[0]
+        dead = local and pid.isdigit() and not _pid_alive(int(pid))
+        if kind == ".old-" and not fs.exists(root) and (dead or not local):
+            fs.mv(sib, root, recursive=True)  # died between the two moves: put the old store back
+        elif dead:
+            fs.rm(sib, recursive=True)  # a dead run's partial output or undeleted backup
 
 
 def _existing(store: str) -> dict | None:
@@ -279,6 +321,9 @@ def open_store(path: str | os.PathLike) -> Store:
     Raises :class:`StoreError` when the path holds no store or one of another schema version.
     """
     path = str(path)
+    fs, root = _fs(path)
+    if not fs.exists(root):
+        _recover_interrupted(fs, root)
     try:
         attrs = dict(zarr.open_group(path, mode="r").attrs)
     except Exception:
