@@ -1,0 +1,228 @@
+"""Data path: EDF ingest throughput, random window access, first batch, import time.
+
+Compares ``signalkit.store.ingest`` + ``WindowDataset`` (lazy zarr slices and ``preload=True``)
+with braindecode 1.x ``create_windows_from_events`` on the same EDF files (lazy: raw and windows
+with ``preload=False``; preloaded: both ``preload=True``). Run it with a Python that has both
+(``.venv-bench/bin/python``); without braindecode only the signalkit rows are printed.
+
+    .venv-bench/bin/python -m benchmarks.data_path --quick
+    .venv-bench/bin/python -m benchmarks.data_path --subjects 8 --trials 30 --montage 64
+
+Window access: shuffled DataLoader, batch 64, ``num_workers`` 0 and 2, windows per second over
+``--epochs`` passes; the methods are interleaved (round robin, best of the passes) so that all
+suffer the same load from other jobs on the machine. Prints markdown tables.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+
+from benchmarks.report import BENCH_PYTHON, SCRATCH, have, import_seconds, md_table, ratio
+
+WINDOW_S = 4.0
+SYNTH_EVENTS = {"left_hand": 0, "right_hand": 1}
+REAL_EVENTS = {"T1": 0, "T2": 1}
+REAL_EDF = Path(os.environ.get("SIGNALKIT_SAMPLE_DATA", "/work/shared/data")) / "eeg" / "eegmmidb_S001R03.edf"
+
+
+def synthetic_edfs(out: Path, subjects: int, trials: int, montage: str) -> list[Path]:
+    """Write (once, cached by size) the synthetic motor-imagery EDFs; return their paths."""
+    from signalkit.demo import make_motor_imagery
+
+    folder = out / f"mi_{subjects}x{trials}_{montage}"
+    done = folder / ".done"
+    if not done.exists():
+        shutil.rmtree(folder, ignore_errors=True)
+        make_motor_imagery(folder, n_subjects=subjects, n_trials=trials, montage=montage)
+        done.touch()
+    return sorted(folder.glob("sub-*/*.edf"))
+
+
+def ingest_rows(files: list[Path], out: Path, jobs_list: list[int]) -> tuple[list, str]:
+    """Ingest ``files`` with each ``jobs``; return table rows and the last store path."""
+    from signalkit.store import ingest
+
+    mb = sum(f.stat().st_size for f in files) / 1e6
+    rows, store = [], ""
+    warm = str(out / "warmup.zarr")  # first-time imports and page cache, untimed
+    ingest([str(files[0])], warm, "eeg", {}, jobs=1, progress=False)
+    shutil.rmtree(warm, ignore_errors=True)
+    for jobs in jobs_list:
+        store = str(out / f"store_j{jobs}.zarr")
+        shutil.rmtree(store, ignore_errors=True)
+        t = time.perf_counter()
+        ingest([str(f) for f in files], store, "eeg", {}, jobs=jobs, progress=False)
+        secs = time.perf_counter() - t
+        rows.append([f"signalkit ingest, jobs={jobs}", len(files), f"{mb:.1f}", f"{secs:.2f}", f"{mb / secs:.1f}"])
+    return rows, store
+
+
+def signalkit_dataset(store: str, events: dict, preload: bool):
+    """(dataset, collate_fn) of signalkit event windows (4 s from the event onset)."""
+    from signalkit.datamodules.collate import collate_sensor
+    from signalkit.datamodules.windows import WindowDataset, build_sensor_index
+    from signalkit.store import open_store
+
+    st = open_store(store)
+    index = build_sensor_index(st, WINDOW_S, events=events)
+    return WindowDataset(st, index, preload=preload), collate_sensor
+
+
+def braindecode_dataset(files: list[Path], events: dict, preload: bool):
+    """(dataset, None) of braindecode windows from the same EDFs (4 s from each event onset)."""
+    import mne
+    from braindecode import datasets as bd
+    from braindecode.preprocessing import create_windows_from_events
+
+    raw_cls = getattr(bd, "RawDataset", None) or bd.BaseDataset
+    parts = []
+    for i, f in enumerate(files):
+        raw = mne.io.read_raw_edf(f, preload=preload, verbose="error")
+        parts.append(raw_cls(raw, description={"subject": i}, target_name=None))
+    concat = bd.BaseConcatDataset(parts)
+    sfreq = parts[0].raw.info["sfreq"]
+    n = int(round(WINDOW_S * sfreq))
+    windows = create_windows_from_events(
+        concat, trial_start_offset_samples=0, trial_stop_offset_samples=0,
+        window_size_samples=n, window_stride_samples=n, drop_last_window=True,
+        mapping=events, preload=preload)
+    return windows, None
+
+
+def _loader(ds, collate, workers: int, seed: int) -> DataLoader:
+    g = torch.Generator().manual_seed(seed)
+    return DataLoader(ds, batch_size=64, shuffle=True, num_workers=workers, collate_fn=collate,
+                      generator=g, persistent_workers=False)
+
+
+def one_pass(ds, collate, workers: int, seed: int, max_batches: int | None) -> tuple[float, float, int]:
+    """One shuffled pass: (first-batch seconds, windows per second, windows read)."""
+    t0 = time.perf_counter()
+    first, n = None, 0
+    for b, batch in enumerate(_loader(ds, collate, workers, seed)):
+        x = batch["x"] if isinstance(batch, dict) else batch[0]
+        n += x.shape[0]
+        if first is None:
+            first = time.perf_counter() - t0
+        if max_batches and b + 1 >= max_batches:
+            break
+    return first or 0.0, n / (time.perf_counter() - t0), n
+
+
+def access_table(makers: dict, workers_list: list[int], epochs: int, max_batches: int | None) -> tuple[str, dict]:
+    """Build each dataset (timed), then interleave shuffled passes; return (markdown, results)."""
+    built, res = {}, {}
+    for make in makers.values():  # warm-up: first-time imports and file cache, untimed
+        try:
+            make()
+        except Exception:
+            pass
+    for name, make in makers.items():
+        t = time.perf_counter()
+        try:
+            built[name] = make()
+        except Exception as e:  # a peer that cannot build on these files is reported, not fatal
+            res[name] = {"error": f"{type(e).__name__}: {e}"[:120]}
+            continue
+        res[name] = {"build_s": time.perf_counter() - t, "n": len(built[name][0])}
+    for workers in workers_list:
+        for name in built:
+            res[name][workers] = {"wps": [], "first": []}
+        for ep in range(epochs):
+            for name, (ds, collate) in built.items():
+                first, wps, _ = one_pass(ds, collate, workers, seed=ep, max_batches=max_batches)
+                res[name][workers]["wps"].append(wps)
+                res[name][workers]["first"].append(first)
+    ref = {w: res.get("braindecode lazy", {}).get(w, {}).get("wps") for w in workers_list}
+    ref_pre = {w: res.get("braindecode preload", {}).get(w, {}).get("wps") for w in workers_list}
+    rows = []
+    for name, r in res.items():
+        if "error" in r:
+            rows.append([name, "-", "-", "-", "-", "-", "-", r["error"]])
+            continue
+        for w in workers_list:
+            wps = max(r[w]["wps"])
+            first = statistics.median(r[w]["first"])
+            vs_lazy = ratio(wps, max(ref[w])) if ref[w] else "-"
+            vs_pre = ratio(wps, max(ref_pre[w])) if ref_pre[w] else "-"
+            rows.append([name, r["n"], w, f"{r['build_s']:.2f}", f"{first * 1000:.0f}", f"{wps:.0f}",
+                         vs_lazy, vs_pre])
+    header = ["method", "windows", "workers", "build s", "first batch ms", "windows/s",
+              "vs braindecode lazy", "vs braindecode preload"]
+    return md_table(header, rows), res
+
+
+def import_table(reps: int) -> str:
+    """Median fresh-interpreter import time of signalkit and braindecode (interleaved)."""
+    mods = ["signalkit", "signalkit.datamodules"] + (["braindecode"] if have("braindecode") else [])
+    times: dict[str, list[float]] = {m: [] for m in mods}
+    for _ in range(reps):
+        for m in mods:
+            times[m].append(import_seconds(m))
+    med = {m: statistics.median(v) for m, v in times.items()}
+    rows = [[f"import {m}", f"{med[m]:.2f}", ratio(med[m], med.get("braindecode"))] for m in mods]
+    return md_table(["statement", f"median s ({reps} fresh processes)", "vs braindecode"], rows)
+
+
+def run(args: argparse.Namespace) -> str:
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    torch.set_num_threads(1)
+    peers = have("braindecode")
+    parts = []
+    datasets = [("synthetic", synthetic_edfs(out, args.subjects, args.trials, args.montage), SYNTH_EVENTS)]
+    if REAL_EDF.exists():
+        datasets.append(("EEGMMIDB S001R03", [REAL_EDF], REAL_EVENTS))
+    for label, files, events in datasets:
+        ing, store = ingest_rows(files, out / label.replace(" ", "_"), [1, 2] if len(files) > 1 else [1])
+        parts.append(f"**{label}** ({len(files)} EDF files)\n\n"
+                     + md_table(["ingest", "files", "MB (EDF)", "s", "MB/s"], ing))
+        makers = {
+            "signalkit lazy (zarr)": lambda s=store, e=events: signalkit_dataset(s, e, False),
+            "signalkit preload": lambda s=store, e=events: signalkit_dataset(s, e, True),
+        }
+        if peers:
+            makers["braindecode lazy"] = lambda f=files, e=events: braindecode_dataset(f, e, False)
+            makers["braindecode preload"] = lambda f=files, e=events: braindecode_dataset(f, e, True)
+        table, _ = access_table(makers, args.workers, args.epochs, args.max_batches)
+        parts.append(table)
+    parts.append(import_table(args.import_reps))
+    note = ("Windows/s: best of %d interleaved shuffled passes (batch 64, 4 s windows); first batch: "
+            "median, from DataLoader creation; build s: index/windows construction (signalkit: from the "
+            "store; braindecode: from the EDF files, incl. reading them when preloaded). Wall clock on "
+            "a shared machine." % args.epochs)
+    if not peers:
+        note += " braindecode is not importable in this Python: signalkit rows only."
+    return "\n\n".join(parts + [note])
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--out", default=str(SCRATCH / "data_path"))
+    p.add_argument("--subjects", type=int, default=8)
+    p.add_argument("--trials", type=int, default=30, help="trials per class and subject")
+    p.add_argument("--montage", default="64", choices=["19", "64"])
+    p.add_argument("--workers", type=int, nargs="+", default=[0, 2])
+    p.add_argument("--epochs", type=int, default=3, help="interleaved passes per method")
+    p.add_argument("--max-batches", type=int, default=None, help="stop a pass after this many batches")
+    p.add_argument("--import-reps", type=int, default=5)
+    p.add_argument("--quick", action="store_true", help="2 passes, 3 import reps")
+    args = p.parse_args(argv)
+    if args.quick:
+        args.epochs, args.import_reps = 2, 3
+    if not have("braindecode") and BENCH_PYTHON.exists():
+        print(f"(hint: run with {BENCH_PYTHON} to include braindecode)")
+    print(run(args))
+
+
+if __name__ == "__main__":
+    main()

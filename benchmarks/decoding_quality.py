@@ -1,0 +1,224 @@
+"""Decoding quality: signalkit's EEG decoder vs braindecode ShallowFBCSPNet / EEGNet, CSP+LDA, TS+LR.
+
+    .venv-bench/bin/python -m benchmarks.decoding_quality --quick
+    .venv-bench/bin/python -m benchmarks.decoding_quality            # 5 seeds, more data, epochs
+
+All methods see the same windows (4 s from each event onset, read through a signalkit store) and
+the same splits:
+
+* synthetic motor imagery (``signalkit.demo``), cross-subject (last subject(s) held out) and
+  within-subject (each subject's trials split in half, stratified),
+* real EEGMMIDB S001R03, ``T1`` vs ``T2``, within-run stratified k-fold.
+
+Deep models get per-channel z-scored input (training-fold statistics). signalkit: the default
+``eeg_decoder`` through ``signalkit.tasks.DecodingTask`` and a Lightning Trainer (the ``signalkit
+train`` recipe: AdamW lr 2e-3, weight decay 0.05, warm-up + cosine). braindecode: ``EEGClassifier``
+with AdamW and cosine annealing, ShallowFBCSPNet lr 0.0625 * 0.01, weight decay 0 (the documented
+recipe), EEGNet lr 1e-3, weight decay 0; batch 32, same epochs for all deep models.
+CSP (4 components, Ledoit-Wolf) + LDA, and pyriemann OAS covariances + tangent space + logistic
+regression. Mean ± std of balanced accuracy over seeds (and folds), training seconds per epoch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from benchmarks.data_path import REAL_EDF, REAL_EVENTS, SYNTH_EVENTS, WINDOW_S, synthetic_edfs
+from benchmarks.report import SCRATCH, have, md_table, mean_std
+
+warnings.filterwarnings("ignore")
+
+
+def load_windows(files: list[Path], store: str, events: dict) -> dict:
+    """Ingest ``files`` and read every event window: ``x (N, C, T)``, ``y``, ``subject``, meta."""
+    from signalkit.datamodules.windows import WindowDataset, build_sensor_index
+    from signalkit.store import ingest, open_store
+
+    ingest([str(f) for f in files], store, "eeg", {}, jobs=1, progress=False)
+    st = open_store(store)
+    index = build_sensor_index(st, WINDOW_S, events=events)
+    ds = WindowDataset(st, index, preload=True)
+    items = [ds[i] for i in range(len(ds))]
+    return {"x": np.stack([it["x"].numpy() for it in items]), "y": index["target"].to_numpy(),
+            "subject": index["recording"].to_numpy(), "pos": items[0]["pos"], "ch_type": items[0]["ch_type"]}
+
+
+def _zscore(xtr: np.ndarray, xte: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    m = xtr.mean(axis=(0, 2), keepdims=True)
+    s = xtr.std(axis=(0, 2), keepdims=True) + 1e-12
+    return ((xtr - m) / s).astype(np.float32), ((xte - m) / s).astype(np.float32)
+
+
+def bal_acc(y: np.ndarray, pred: np.ndarray) -> float:
+    from sklearn.metrics import balanced_accuracy_score
+
+    return float(balanced_accuracy_score(y, pred))
+
+
+def fit_csp_lda(data, tr, te, seed, epochs):
+    from mne.decoding import CSP
+    from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+    from sklearn.pipeline import make_pipeline
+
+    clf = make_pipeline(CSP(n_components=4, reg="ledoit_wolf", log=True), LinearDiscriminantAnalysis())
+    clf.fit(data["x"][tr].astype(np.float64), data["y"][tr])
+    return bal_acc(data["y"][te], clf.predict(data["x"][te].astype(np.float64))), None
+
+
+def fit_ts_lr(data, tr, te, seed, epochs):
+    from pyriemann.estimation import Covariances
+    from pyriemann.tangentspace import TangentSpace
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    clf = make_pipeline(Covariances("oas"), TangentSpace(), LogisticRegression(max_iter=1000))
+    clf.fit(data["x"][tr].astype(np.float64), data["y"][tr])
+    return bal_acc(data["y"][te], clf.predict(data["x"][te].astype(np.float64))), None
+
+
+def fit_signalkit(data, tr, te, seed, epochs):
+    import lightning as L
+    from torch.utils.data import DataLoader
+
+    from signalkit.datamodules.collate import collate_sensor
+    from signalkit.tasks import DecodingTask
+
+    L.seed_everything(seed, verbose=False)
+    xtr, xte = _zscore(data["x"][tr], data["x"][te])
+
+    def items(x, y):
+        return [{"x": torch.from_numpy(x[i]), "pos": data["pos"], "ch_type": data["ch_type"], "y": int(y[i])}
+                for i in range(len(x))]
+
+    from signalkit.models import model_config
+
+    task = DecodingTask(model=model_config("eeg_decoder"), lr=2e-3, weight_decay=0.05, warmup_epochs=1.0)
+    train = DataLoader(items(xtr, data["y"][tr]), batch_size=32, shuffle=True, collate_fn=collate_sensor)
+    trainer = L.Trainer(max_epochs=epochs, accelerator="cpu", devices=1, logger=False,
+                        enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False)
+    t = time.process_time()
+    trainer.fit(task, train)
+    secs = (time.process_time() - t) / epochs
+    task.eval()
+    batch = collate_sensor(items(xte, data["y"][te]))
+    with torch.no_grad():
+        pred = task.model(batch).argmax(-1).numpy()
+    return bal_acc(data["y"][te], pred), secs
+
+
+def _fit_braindecode(name: str, lr: float, wd: float):
+    def fit(data, tr, te, seed, epochs):
+        import braindecode.models as bm
+        from braindecode import EEGClassifier
+        from braindecode.util import set_random_seeds
+        from skorch.callbacks import LRScheduler
+
+        set_random_seeds(seed, cuda=False)
+        xtr, xte = _zscore(data["x"][tr], data["x"][te])
+        kw = dict(n_chans=xtr.shape[1], n_outputs=2, n_times=xtr.shape[2])
+        if name == "ShallowFBCSPNet":
+            kw["final_conv_length"] = "auto"
+        model = getattr(bm, name)(**kw)
+        clf = EEGClassifier(model, criterion=torch.nn.CrossEntropyLoss, optimizer=torch.optim.AdamW,
+                            optimizer__lr=lr, optimizer__weight_decay=wd, batch_size=32,
+                            train_split=None, max_epochs=epochs, classes=[0, 1], device="cpu", verbose=0,
+                            callbacks=[("lr_scheduler", LRScheduler("CosineAnnealingLR", T_max=max(1, epochs - 1)))])
+        t = time.process_time()
+        clf.fit(xtr, y=data["y"][tr].astype(np.int64))
+        secs = (time.process_time() - t) / epochs
+        return bal_acc(data["y"][te], clf.predict(xte)), secs
+    return fit
+
+
+def methods() -> dict[str, Callable]:
+    out = {"signalkit eeg_decoder (large_kernel)": fit_signalkit}
+    if have("braindecode"):
+        out["braindecode ShallowFBCSPNet"] = _fit_braindecode("ShallowFBCSPNet", 0.0625 * 0.01, 0.0)
+        out["braindecode EEGNet"] = _fit_braindecode("EEGNet", 1e-3, 0.0)
+    out["CSP + LDA (MNE, sklearn)"] = fit_csp_lda
+    if have("pyriemann"):
+        out["tangent space + LR (pyriemann)"] = fit_ts_lr
+    return out
+
+
+def splits(data: dict, kind: str, folds: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Index pairs: ``cross`` (last subject held out), ``within`` (per-subject halves), ``kfold``."""
+    from sklearn.model_selection import StratifiedKFold
+
+    subj = data["subject"]
+    if kind == "cross":
+        test = subj == sorted(set(subj))[-1]
+        return [(np.flatnonzero(~test), np.flatnonzero(test))]
+    if kind == "within":
+        out = []
+        for s in sorted(set(subj)):
+            idx = np.flatnonzero(subj == s)
+            skf = StratifiedKFold(n_splits=2, shuffle=True, random_state=seed)
+            tr, te = next(iter(skf.split(idx, data["y"][idx])))
+            out.append((idx[tr], idx[te]))
+        return out
+    skf = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    return [(tr, te) for tr, te in skf.split(data["x"], data["y"])]
+
+
+def run(args: argparse.Namespace) -> str:
+    torch.set_num_threads(1)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + args.budget
+    synth = load_windows(synthetic_edfs(out, args.subjects, args.trials, "19"), str(out / "synth.zarr"), SYNTH_EVENTS)
+    cases = [("synthetic, cross-subject", synth, "cross"), ("synthetic, within-subject", synth, "within")]
+    if REAL_EDF.exists():
+        real = load_windows([REAL_EDF], str(out / "real.zarr"), REAL_EVENTS)
+        cases.append((f"EEGMMIDB S001R03 T1/T2, {args.folds}-fold", real, "kfold"))
+    rows, skipped = [], []
+    for label, data, kind in cases:
+        for name, fit in methods().items():
+            accs, secs = [], []
+            for seed in range(args.seeds):
+                for tr, te in splits(data, kind, args.folds, seed):
+                    if time.monotonic() > deadline:
+                        break
+                    acc, s = fit(data, tr, te, seed, args.epochs)
+                    accs.append(acc)
+                    if s is not None:
+                        secs.append(s)
+            if not accs:
+                skipped.append(f"{label} / {name}")
+            rows.append([label, name, len(accs), mean_std(accs) if accs else "skipped (time budget)",
+                         f"{np.mean(secs):.2f}" if secs else "-"])
+    note = (f"Balanced accuracy, mean ± std over {args.seeds} seed(s) x folds (n = runs); chance 0.5. "
+            f"Synthetic: {args.subjects} subjects x {args.trials} trials per class, 19 channels, 160 Hz, "
+            f"{len(synth['y'])} windows. Deep models: {args.epochs} epochs, batch 32, one thread; "
+            "s/epoch is process CPU time per epoch (same for all deep models).")
+    if skipped:
+        note += " Skipped (over the time budget): " + "; ".join(skipped) + "."
+    return md_table(["data / split", "method", "n", "balanced accuracy", "CPU s / epoch"], rows) + "\n\n" + note
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--out", default=str(SCRATCH / "decoding"))
+    p.add_argument("--subjects", type=int, default=6)
+    p.add_argument("--trials", type=int, default=30)
+    p.add_argument("--seeds", type=int, default=5)
+    p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--folds", type=int, default=5)
+    p.add_argument("--budget", type=float, default=3600.0, help="seconds; later runs are skipped")
+    p.add_argument("--quick", action="store_true", help="3 subjects x 20 trials, 1 seed, 6 epochs, 3 folds")
+    args = p.parse_args(argv)
+    if args.quick:
+        args.subjects, args.trials, args.seeds, args.epochs, args.folds = 3, 20, 1, 6, 3
+        args.budget = min(args.budget, 240.0)
+    print(run(args))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,173 @@
+"""Run the benchmarks and write ``benchmarks/RESULTS.md``.
+
+    python -m benchmarks.run --quick     # make bench-quick: under 10 minutes on a 2-core machine
+    python -m benchmarks.run --full      # make bench
+
+Each benchmark runs in its own subprocess with a time limit; its markdown output becomes one
+section of RESULTS.md (a benchmark over its limit is reported as such, with what it printed).
+The peer comparisons (data path, training speed, decoding quality) run with the peers' own
+environment ``.venv-bench`` (created by ``python -m benchmarks.peer_env``) so that one process
+imports signalkit and braindecode; without it they run with this Python, signalkit rows only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from benchmarks.report import BENCH_PYTHON, ROOT, SCRATCH, machine_line
+
+DATA = os.environ.get("SIGNALKIT_SAMPLE_DATA", str(ROOT.parent / "shared" / "data"))
+
+
+@dataclass
+class Job:
+    """One benchmark: a title, its command per mode (None = not run in that mode) and limits."""
+
+    title: str
+    quick: list[str] | None
+    full: list[str] | None
+    quick_limit: float
+    full_limit: float
+    peers: bool = False  # needs the peers' environment
+    why_not: str = ""  # shown when the mode has no command
+    notes: list[str] = field(default_factory=list)
+
+
+def jobs() -> list[Job]:
+    d = SCRATCH
+    return [
+        Job("Data path: ingest, window access, import time (vs braindecode)",
+            ["-m", "benchmarks.data_path", "--quick", "--montage", "19", "--out", f"{d}/data_path"],
+            ["-m", "benchmarks.data_path", "--montage", "64", "--out", f"{d}/data_path"], 200, 1800, peers=True),
+        Job("Training step speed and memory, CPU (vs braindecode)",
+            ["-m", "benchmarks.training_speed", "--quick", "--families", "large_kernel", "afno", "hyena",
+             "--steps", "2", "--timeout", "90"],
+            ["-m", "benchmarks.training_speed"], 180, 3600, peers=True,
+            notes=["--quick: 19 channels, 2 timed steps, one repetition, the ssm decoder left out "
+                   "(its sequential CPU scan takes minutes per step on this machine)."]),
+        Job("Decoding quality (vs braindecode, CSP+LDA, tangent space)",
+            ["-m", "benchmarks.decoding_quality", "--quick", "--budget", "150", "--out", f"{d}/decoding"],
+            ["-m", "benchmarks.decoding_quality", "--out", f"{d}/decoding"], 220, 7200, peers=True),
+        Job("Kernels (GPU)", ["benchmarks/kernels.py", "--quick", "--dtype", "float32"],
+            ["benchmarks/kernels.py"], 60, 1800),
+        Job("Backbone scaling with sequence length",
+            ["benchmarks/scaling.py", "--quick", "--lengths", "1024", "4096", "--families", "large_kernel",
+             "afno", "hyena", "attention", "--timeout", "20"],
+            ["benchmarks/scaling.py"], 90, 3600),
+        Job("Long-range delayed XOR", None, ["benchmarks/long_range.py", "--small"], 0, 3600,
+            why_not="trains every backbone for minutes"),
+        Job("Transfer: pretraining then fine-tuning on another montage", None,
+            ["benchmarks/transfer.py", "--out", f"{d}/transfer"], 0, 7200,
+            why_not="pretraining + fine-tuning runs take several minutes even with --quick"),
+        Job("fMRI", None, ["benchmarks/fmri.py", "--out", f"{d}/fmri", "--data", DATA], 0, 3600,
+            why_not="trains three fMRI models"),
+        Job("Weather", None, ["benchmarks/weather.py", "--out", f"{d}/weather",
+                              "--data", f"{DATA}/weather"], 0, 3600, why_not="trains a weather model"),
+        Job("Video (Moving MNIST)", None,
+            ["benchmarks/video.py", "--digits", f"{DATA}/video/mnist_test_images_10k.npz", "--minutes", "8",
+             "--out", f"{d}/video"], 0, 3600, why_not="trains under a wall-clock budget of minutes"),
+    ]
+
+
+def run_job(python: str, args: list[str], limit: float) -> tuple[int | None, str, float]:
+    """Run ``python args`` in the repo root with a time limit; (return code or None, stdout, s)."""
+    t = time.monotonic()
+    env = {**os.environ, "PYTHONWARNINGS": "ignore", "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([python, *args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=env, start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=limit)
+        code: int | None = proc.returncode
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, err = proc.communicate()
+        code = None
+    if code not in (0, None):
+        tail = "\n".join(err.strip().splitlines()[-3:])
+        out = (out.strip() + f"\n\n(exit code {code}: `{tail[-300:]}`)").strip()
+    return code, out.strip(), time.monotonic() - t
+
+
+def versions(python: str) -> str:
+    """Library versions as seen by ``python``."""
+    code = ("import importlib.metadata as m\nout=[]\n"
+            "for d in ['signalkit-ml','torch','lightning','mne','braindecode','pyriemann','scikit-learn','zarr']:\n"
+            "    try: out.append(f'{d} {m.version(d)}')\n"
+            "    except m.PackageNotFoundError: pass\nprint(', '.join(out))")
+    res = subprocess.run([python, "-c", code], capture_output=True, text=True)
+    return res.stdout.strip() or "unknown"
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    mode = p.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--quick", action="store_true")
+    mode.add_argument("--full", action="store_true")
+    p.add_argument("--budget", type=float, default=None, help="total seconds (default 570 quick)")
+    p.add_argument("--out", default=str(ROOT / "benchmarks" / "RESULTS.md"))
+    p.add_argument("--only", nargs="*", default=None, help="titles (substrings) to run")
+    args = p.parse_args(argv)
+    quick = bool(args.quick)
+    budget = args.budget or (570.0 if quick else 6 * 3600.0)
+    peer_py = str(BENCH_PYTHON) if BENCH_PYTHON.exists() else sys.executable
+    start = time.monotonic()
+    header = [
+        "# signalkit benchmarks", "",
+        f"Generated by `python -m benchmarks.run {'--quick' if quick else '--full'}` "
+        f"on {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC.", "",
+        f"- Machine: {machine_line()}. Shared with other jobs: wall-clock numbers are noisy; "
+        "peer comparisons interleave signalkit and the peer in one run and report ratios.",
+        f"- Test environment (`{sys.executable}`): {versions(sys.executable)}",
+        f"- Peer environment (`{peer_py}`): {versions(peer_py)}",
+        "- CPU only (no GPU on this machine)." if not quick else
+        "- CPU only. `--quick`: fewer seeds, epochs and repetitions than `--full` (see each section).",
+    ]
+    if peer_py == sys.executable:
+        header.append("- `.venv-bench` is missing (`python -m benchmarks.peer_env`): peers left out.")
+    sections, summary = [], []
+    for job in jobs():
+        if args.only and not any(s.lower() in job.title.lower() for s in args.only):
+            continue
+        cmd = job.quick if quick else job.full
+        if cmd is None:
+            summary.append([job.title, "not run", f"--quick: {job.why_not}; `make bench` runs it"])
+            sections.append(f"## {job.title}\n\nNot run in `--quick` ({job.why_not}); `make bench` runs "
+                            f"`python {' '.join(job.full or [])}`.")
+            continue
+        left = budget - (time.monotonic() - start)
+        limit = min(job.quick_limit if quick else job.full_limit, left)
+        if limit < 20:
+            summary.append([job.title, "skipped", "total time budget spent"])
+            sections.append(f"## {job.title}\n\nSkipped: the run's total time budget was spent.")
+            continue
+        python = peer_py if job.peers else sys.executable
+        print(f"[bench] {job.title} (limit {limit:.0f} s)", flush=True)
+        code, out, secs = run_job(python, cmd, limit)
+        status = "ok" if code == 0 else ("timed out" if code is None else f"exit {code}")
+        summary.append([job.title, status, f"{secs:.0f} s"])
+        body = out or "(no output)"
+        if code is None:
+            body += f"\n\n**Stopped at its time limit ({limit:.0f} s)**; the output above is partial."
+        notes = "\n\n".join(job.notes)
+        sections.append(f"## {job.title}\n\n`{Path(python).parent.parent.name}/bin/python {' '.join(cmd)}` "
+                        f"({status}, {secs:.0f} s)\n\n{body}" + (f"\n\n{notes}" if notes else ""))
+        print(f"[bench]   {status} in {secs:.0f} s", flush=True)
+    from benchmarks.report import md_table
+
+    total = time.monotonic() - start
+    text = "\n".join(header) + "\n\n## Summary\n\n" + md_table(["benchmark", "status", "time / note"], summary) \
+        + f"\n\nTotal: {total:.0f} s.\n\n" + "\n\n".join(sections) + "\n"
+    Path(args.out).write_text(text)
+    print(f"[bench] wrote {args.out} ({total:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()
