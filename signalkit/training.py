@@ -78,12 +78,24 @@ def _callbacks(cfg: DictConfig, out: Path, config_dict: dict) -> list:
         def on_save_checkpoint(self, trainer, pl_module, checkpoint) -> None:
             checkpoint["signalkit_config"] = config_dict
 
+    class SaveRNG(L.Callback):
+        """Keep torch's RNG state in checkpoints so a resumed run shuffles and drops out exactly as an
+        uninterrupted one (Lightning does not restore it; a ByteTensor loads with weights_only)."""
+
+        def on_save_checkpoint(self, trainer, pl_module, checkpoint) -> None:
+            checkpoint["signalkit_torch_rng"] = torch.get_rng_state()
+
+        def on_load_checkpoint(self, trainer, pl_module, checkpoint) -> None:
+            if isinstance(checkpoint.get("signalkit_torch_rng"), torch.Tensor):
+                torch.set_rng_state(checkpoint["signalkit_torch_rng"])
+
     ck = cfg.callbacks.checkpoint
     callbacks = [
         ModelCheckpoint(dirpath=str(out / "checkpoints"), filename="epoch{epoch:03d}",
                         auto_insert_metric_name=False, monitor=ck.monitor, mode=ck.mode,
                         save_top_k=ck.save_top_k, save_last=ck.save_last),
         SaveConfig(),
+        SaveRNG(),
     ]
     es = cfg.callbacks.get("early_stopping")
     if es is not None and es.get("patience"):
