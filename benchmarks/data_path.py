@@ -104,9 +104,9 @@ def _loader(ds, collate, workers: int, seed: int) -> DataLoader:
                       generator=g, persistent_workers=False)
 
 
-def one_pass(ds, collate, workers: int, seed: int, max_batches: int | None) -> tuple[float, float, int]:
-    """One shuffled pass: (first-batch seconds, windows per second, windows read)."""
-    t0 = time.perf_counter()
+def one_pass(ds, collate, workers: int, seed: int, max_batches: int | None) -> tuple[float, float, float]:
+    """One shuffled pass: (first-batch seconds, windows per wall second, per CPU second of this process)."""
+    t0, c0 = time.perf_counter(), time.process_time()
     first, n = None, 0
     for b, batch in enumerate(_loader(ds, collate, workers, seed)):
         x = batch["x"] if isinstance(batch, dict) else batch[0]
@@ -115,7 +115,7 @@ def one_pass(ds, collate, workers: int, seed: int, max_batches: int | None) -> t
             first = time.perf_counter() - t0
         if max_batches and b + 1 >= max_batches:
             break
-    return first or 0.0, n / (time.perf_counter() - t0), n
+    return first or 0.0, n / (time.perf_counter() - t0), n / max(time.process_time() - c0, 1e-9)
 
 
 def access_table(makers: dict, workers_list: list[int], epochs: int, max_batches: int | None) -> tuple[str, dict]:
@@ -136,28 +136,34 @@ def access_table(makers: dict, workers_list: list[int], epochs: int, max_batches
         res[name] = {"build_s": time.perf_counter() - t, "n": len(built[name][0])}
     for workers in workers_list:
         for name in built:
-            res[name][workers] = {"wps": [], "first": []}
+            res[name][workers] = {"wps": [], "first": [], "cps": []}
         for ep in range(epochs):
             for name, (ds, collate) in built.items():
-                first, wps, _ = one_pass(ds, collate, workers, seed=ep, max_batches=max_batches)
+                first, wps, cps = one_pass(ds, collate, workers, seed=ep, max_batches=max_batches)
+                res[name][workers]["cps"].append(cps)
                 res[name][workers]["wps"].append(wps)
                 res[name][workers]["first"].append(first)
     ref = {w: res.get("braindecode lazy", {}).get(w, {}).get("wps") for w in workers_list}
     ref_pre = {w: res.get("braindecode preload", {}).get(w, {}).get("wps") for w in workers_list}
+    cref = res.get("braindecode lazy", {}).get(0, {}).get("cps")
+    cref_pre = res.get("braindecode preload", {}).get(0, {}).get("cps")
     rows = []
     for name, r in res.items():
         if "error" in r:
-            rows.append([name, "-", "-", "-", "-", "-", "-", r["error"]])
+            rows.append([name, "-", "-", "-", "-", "-", "-", "-", "-", "-", r["error"]])
             continue
         for w in workers_list:
             wps = max(r[w]["wps"])
             first = statistics.median(r[w]["first"])
             vs_lazy = ratio(wps, max(ref[w])) if ref[w] else "-"
             vs_pre = ratio(wps, max(ref_pre[w])) if ref_pre[w] else "-"
+            cps = max(r[w]["cps"]) if w == 0 else None
             rows.append([name, r["n"], w, f"{r['build_s']:.2f}", f"{first * 1000:.0f}", f"{wps:.0f}",
-                         vs_lazy, vs_pre])
-    header = ["method", "windows", "workers", "build s", "first batch ms", "windows/s",
-              "vs braindecode lazy", "vs braindecode preload"]
+                         vs_lazy, vs_pre, f"{cps:.0f}" if cps else "-",
+                         ratio(cps, max(cref)) if cps and cref else "-",
+                         ratio(cps, max(cref_pre)) if cps and cref_pre else "-"])
+    header = ["method", "windows", "workers", "build s", "first batch ms", "windows/s (wall)",
+              "vs bd lazy", "vs bd preload", "windows/CPU-s", "CPU vs bd lazy", "CPU vs bd preload"]
     return md_table(header, rows), res
 
 
@@ -197,7 +203,8 @@ def run(args: argparse.Namespace) -> str:
         parts.append(table)
     parts.append(import_table(args.import_reps))
     note = ("Windows/s: best of %d interleaved shuffled passes (batch 64, 4 s windows); first batch: "
-            "median, from DataLoader creation; build s: index/windows construction (signalkit: from the "
+            "median, from DataLoader creation; windows/CPU-s: windows per second of this process's CPU time "
+            "(workers 0 only; with workers the reading happens in other processes); bd = braindecode; build s: index/windows construction (signalkit: from the "
             "store; braindecode: from the EDF files, incl. reading them when preloaded). Wall clock on "
             "a shared machine." % args.epochs)
     if not peers:
