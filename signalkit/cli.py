@@ -194,6 +194,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("signalkit: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into `head` and the like: not an error of ours
+        sys.stderr = open(os.devnull, "w")
+        return 0
     except Exception as err:  # internal error: one line, traceback with --debug
         if debug:
             raise
