@@ -37,6 +37,25 @@ _IGNORED_ANNOTATIONS = ("bad", "edge")
 _READ_BLOCK = 1 << 20  # samples x channels read per block, bounds peak memory
 
 
+def _probe_matlab(path: Path, timeout_s: float = 120.0) -> None:
+    """Parse an EEGLAB ``.set`` (a MAT file) in a child process first: scipy's MAT parser can
+    segfault on corrupted files, which must end as an InputError, not a crashed ingest."""
+    import subprocess
+    import sys
+
+    code = "import sys, warnings; warnings.simplefilter('ignore'); from pymatreader import read_mat; read_mat(sys.argv[1])"
+    try:
+        proc = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        raise InputError(f"{path}: cannot read the file (the MAT parser did not finish in {timeout_s:.0f} s)") from None
+    if proc.returncode < 0:
+        raise InputError(f"{path}: cannot read the file (corrupt MAT file: the parser crashed with signal "
+                         f"{-proc.returncode})")
+    if proc.returncode > 0:
+        last = (proc.stderr.decode(errors="replace").strip().splitlines() or ["unknown error"])[-1]
+        raise InputError(f"{path}: cannot read the file ({last[:200]})")
+
+
 def _open_raw(path: Path) -> mne.io.BaseRaw:
     if not path.exists():
         raise InputError(f"{path}: file not found")
@@ -44,6 +63,8 @@ def _open_raw(path: Path) -> mne.io.BaseRaw:
         raise InputError(
             f"{path}: unknown extension for a sensor recording (known: {', '.join(EXTENSIONS)})"
         )
+    if str(path).lower().endswith(".set"):
+        _probe_matlab(path)
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -182,9 +203,15 @@ def read_sensor(
         raise InputError(
             f"{path}: no channels of type {', '.join(wanted)} (file has {', '.join(sorted(set(raw.get_channel_types())))})"
         )
-    raw = prep.apply(raw)
-    pick_idx = np.array([raw.ch_names.index(n) for n in np.asarray(raw.ch_names)[pick_idx]], dtype=int)
-    data = _read_data(raw, pick_idx)
+    try:
+        raw = prep.apply(raw)
+        pick_idx = np.array([raw.ch_names.index(n) for n in np.asarray(raw.ch_names)[pick_idx]], dtype=int)
+        data = _read_data(raw, pick_idx)
+    except (ConfigError, InputError):
+        raise
+    except Exception as err:  # corrupt data blocks surface only when the samples are read
+        msg = str(err).splitlines()[0][:200] if str(err) else type(err).__name__
+        raise InputError(f"{path}: cannot read the samples ({type(err).__name__}: {msg})") from None
     ident = parse_identity(path, subject_pattern)
     rec = sensor_recording(
         data,
