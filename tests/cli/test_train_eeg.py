@@ -34,7 +34,6 @@ def test_train_learns_motor_imagery_and_evaluates(mi_store, tmp_path, capsys):
 def test_mixed_montages_in_one_run(mi_edf_dir, tmp_path, capsys):
     make_motor_imagery(tmp_path / "mi64", n_subjects=2, n_trials=8, montage="64", seed=5, first_subject=11)
     store = str(tmp_path / "mixed.zarr")
-    assert main(["ingest", "eeg", str(mi_edf_dir), store, "progress=false"]) == 0
     from signalkit.io import expand_sources
     from signalkit.store import ingest
 
@@ -43,7 +42,7 @@ def test_mixed_montages_in_one_run(mi_edf_dir, tmp_path, capsys):
     assert sizes == {19, 64}
     out = tmp_path / "run"
     code = main(["train", "experiment=eeg/motor_imagery", f"data.store={store}", f"output_dir={out}",
-                 "trainer.max_epochs=1", "trainer.enable_progress_bar=false", "data.split.assign={test: ['11']}"])
+                 "trainer.max_epochs=1", "trainer.enable_progress_bar=false", "data.split.assign={test: ['11'], val: ['05']}"])
     assert code == 0, capsys.readouterr().err
     metrics = json.loads((out / "metrics.json").read_text())
     assert "test/balanced_accuracy" in metrics
