@@ -24,10 +24,13 @@ class FrameHead(nn.Module):
         t_in, t_out: input and output frames (``None`` or equal: one output per input slot).
         out_channels: predicted frame channels (default the tokenizer's input channels).
         skip: add the tokenizer's stem features of the input frames before the output conv.
+        residual: predict the change from the last input frame (output = last frame + decoder);
+            the untrained model starts as copy-last-frame, a strong prior for mostly static scenes.
     """
 
     def __init__(self, dim: int, tokenizer: nn.Module | None = None, t_in: int | None = None,
-                 t_out: int | None = None, out_channels: int | None = None, skip: bool = True) -> None:
+                 t_out: int | None = None, out_channels: int | None = None, skip: bool = True,
+                 residual: bool = False) -> None:
         super().__init__()
         if tokenizer is None or not hasattr(tokenizer, "skip"):
             raise ModelError("FrameHead needs the frames tokenizer (model.tokenizer.name: frames)")
@@ -43,6 +46,7 @@ class FrameHead(nn.Module):
         self.up = nn.Sequential(*[conv_block(hidden, hidden, transpose=True, norm=norm)
                                   for _ in range(n_up - (0 if stem else 1))])
         self.skip = bool(skip) and stem
+        self.residual = bool(residual)
         self.out = (nn.Conv2d(hidden, c_out, 1) if stem
                     else nn.Sequential(nn.Conv2d(hidden, 4 * c_out, 1), nn.PixelShuffle(2)))
 
@@ -58,7 +62,13 @@ class FrameHead(nn.Module):
             s = self.tokenizer_ref[0].skip(batch)  # (B, T_in, hidden, H, W)
             s = s if s.shape[1] == t else s[:, -1:].expand(-1, t, -1, -1, -1)
             y = y + s.flatten(0, 1)
-        return self.out(y).unflatten(0, (b, t))
+        out = self.out(y).unflatten(0, (b, t))
+        if self.residual:
+            x = batch["x"]
+            if t == x.shape[1]:  # one output per input slot (recurrent mode): change from that frame
+                return out + x
+            return out + x[:, -1:]
+        return out
 
 
 register_head("frames", FrameHead)
