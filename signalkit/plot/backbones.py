@@ -1,8 +1,9 @@
 """Receptive field of a backbone: how much each input token moves one output position.
 
-The map is ``|d y[:, p] / d x|`` (L2 norm over the token width, summed over the output
-channels at position ``p``), normalised to a maximum of 1, for a randomly initialised (or
-trained) backbone on a 1-D or 2-D token grid.
+The map is ``|d (w . y[:, p]) / d x|``: the gradient of a fixed random projection ``w`` of the
+output token at position ``p`` (a plain sum over channels would vanish behind the backbones'
+final channel norm), L2 norm over the token width, normalised to a maximum of 1, for a randomly
+initialised (or trained) backbone on a 1-D or 2-D token grid.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ def receptive_field(backbone: nn.Module, grid: Sequence[int], dim: int, position
     backbone.eval()
     try:
         y = backbone(x)
-        y[(0, slice(None), *pos)].sum().backward()
+        w = torch.randn(dim, generator=gen)
+        (y[(0, slice(None), *pos)] * w).sum().backward()
     finally:
         backbone.train(was)
     g = x.grad[0].norm(dim=0).numpy()
