@@ -175,3 +175,17 @@ def test_modality_figures_are_re_exported():
     assert isinstance(plot.plot_orthogonal(np.zeros((4, 5, 6))), Figure)
     with pytest.raises(AttributeError):
         plot.nope  # noqa: B018
+
+
+def test_topomap_from_a_recording(tmp_path):
+    """Positions and names come from the Recording's ``channel`` and ``pos (channel, xyz)``."""
+    import xarray as xr
+
+    names = MONTAGE_19[:6] + ["EOG"]
+    pos = np.vstack([montage_positions(MONTAGE_19[:6], "standard_1005"), [[np.nan] * 3]])
+    rec = xr.Dataset({"signal": (("channel", "time"), np.zeros((7, 10), np.float32)),
+                      "pos": (("channel", "xyz"), pos)}, coords={"channel": names})
+    fig = plot.plot_topomap(np.arange(7.0), recording=rec, cmap="viridis", show_names=True)
+    save(fig, tmp_path / "rec.png")
+    assert fig.axes[0].images[0].get_clim() == (0.0, 5.0)  # EOG (no position) is left out
+    assert sorted(t.get_text() for t in fig.axes[0].texts) == sorted(MONTAGE_19[:6])
