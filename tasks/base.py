@@ -65,6 +65,8 @@ class BaseTask(L.LightningModule):
         epoch = self.hparams.unfreeze_at_epoch
         if self.hparams.freeze_backbone and epoch is not None and self.current_epoch >= epoch:
             self._set_backbone_trainable(True)
+        if self.hparams.freeze_backbone and not any(p.requires_grad for p in self.model.backbone.parameters()):
+            self.model.backbone.eval()  # a frozen backbone keeps its norm statistics too
 
     def _layer_ids(self) -> dict[str, int]:
         """Parameter name -> layer number (tokenizer 0, backbone blocks 1..n, head n+1)."""
@@ -115,7 +117,8 @@ class BaseTask(L.LightningModule):
         if torch.isfinite(loss):
             return True
         if self.hparams.nan_policy == "skip":
-            self.log("train/skipped_batches", 1.0, reduce_fx="sum", on_epoch=True, on_step=False)
+            self.log("train/skipped_batches", 1.0, reduce_fx="sum", on_epoch=True, on_step=False,
+                     sync_dist=True)
             return False
         raise NonFiniteLossError(
             f"loss is {loss.item()} at step {self.global_step} (epoch {self.current_epoch}); "
