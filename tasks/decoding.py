@@ -73,7 +73,7 @@ class DecodingTask(BaseTask):
         metrics = self.stage_metrics[f"{stage}_"]
         metrics.update(logits.detach().float().softmax(-1), batch["y"])
         self.log(f"{stage}/loss", loss, prog_bar=stage != "test", on_epoch=True, on_step=False,
-                 batch_size=len(batch["y"]))
+                 batch_size=len(batch["y"]), sync_dist=True)
         self.log_dict(metrics, on_epoch=True, on_step=False, prog_bar=False)
         return loss
 
