@@ -117,8 +117,7 @@ class BaseTask(L.LightningModule):
         if torch.isfinite(loss):
             return True
         if self.hparams.nan_policy == "skip":
-            self.log("train/skipped_batches", 1.0, reduce_fx="sum", on_epoch=True, on_step=False,
-                     sync_dist=True)
+            self.log("train/skipped_batches", 1.0, reduce_fx="sum", on_epoch=True, on_step=False)
             return False
         raise NonFiniteLossError(
             f"loss is {loss.item()} at step {self.global_step} (epoch {self.current_epoch}); "
