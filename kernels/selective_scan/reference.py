@@ -54,9 +54,11 @@ def selective_scan_reference(
     dBu = (delta * u).unsqueeze(2) * Bx  # (Bt, Dm, N, L)
     h = u.new_zeros(Bt, Dm, A.shape[1])
     ys = []
-    for t in range(L):
-        h = dA[..., t] * h + dBu[..., t]
-        ys.append((h * Cx[..., t]).sum(-1))
+    # unbind once: indexing [..., t] inside the loop makes autograd build a full-size gradient
+    # per step (an O(L^2) backward); unbind's backward is a single stack
+    for a_t, bu_t, c_t in zip(dA.unbind(-1), dBu.unbind(-1), Cx.unbind(-1)):
+        h = a_t * h + bu_t
+        ys.append((h * c_t).sum(-1))
     y = torch.stack(ys, dim=-1)
     if D is not None:
         y = y + D.to(work).unsqueeze(-1) * u
