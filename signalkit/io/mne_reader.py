@@ -187,44 +187,44 @@ def read_sensor(
     path = Path(path)
     if modality not in DEFAULT_PICKS:
         raise ConfigError(f"modality: {modality!r} is not a sensor modality ({', '.join(DEFAULT_PICKS)})")
-    raw = _open_raw(path)
-    ev_cfg = {"source": "auto", "stim_channel": None, **(events or {})}
-    ev = _events(raw, ev_cfg["source"], ev_cfg["stim_channel"])
-    if modality == "ieeg" and not mne.pick_types(raw.info, seeg=True, ecog=True, dbs=True).size:
-        raw.set_channel_types({n: ieeg_type for n in raw.ch_names if raw.get_channel_types([n])[0] == "eeg"}, verbose="error")
-    montage_name = None
-    if montage not in (None, "none"):
-        montage_name = "standard_1005" if montage == "auto" else str(montage)
-        _normalise_names(raw, montage_name)
     prep = preprocess if isinstance(preprocess, SensorPreprocess) else SensorPreprocess(**(preprocess or {}))
-    wanted = tuple(picks) if picks else DEFAULT_PICKS[modality]
-    pick_idx = np.array([i for i, t in enumerate(raw.get_channel_types()) if t in wanted], dtype=int)
-    if pick_idx.size == 0:
-        raise InputError(
-            f"{path}: no channels of type {', '.join(wanted)} (file has {', '.join(sorted(set(raw.get_channel_types())))})"
-        )
+    raw = _open_raw(path)
     try:
+        ev_cfg = {"source": "auto", "stim_channel": None, **(events or {})}
+        ev = _events(raw, ev_cfg["source"], ev_cfg["stim_channel"])
+        if modality == "ieeg" and not mne.pick_types(raw.info, seeg=True, ecog=True, dbs=True).size:
+            raw.set_channel_types({n: ieeg_type for n in raw.ch_names if raw.get_channel_types([n])[0] == "eeg"}, verbose="error")
+        montage_name = None
+        if montage not in (None, "none"):
+            montage_name = "standard_1005" if montage == "auto" else str(montage)
+            _normalise_names(raw, montage_name)
+        wanted = tuple(picks) if picks else DEFAULT_PICKS[modality]
+        pick_idx = np.array([i for i, t in enumerate(raw.get_channel_types()) if t in wanted], dtype=int)
+        if pick_idx.size == 0:
+            raise InputError(
+                f"{path}: no channels of type {', '.join(wanted)} (file has {', '.join(sorted(set(raw.get_channel_types())))})"
+            )
         raw = prep.apply(raw)
         pick_idx = np.array([raw.ch_names.index(n) for n in np.asarray(raw.ch_names)[pick_idx]], dtype=int)
         data = _read_data(raw, pick_idx)
+        ident = parse_identity(path, subject_pattern)
+        rec = sensor_recording(
+            data,
+            sfreq=raw.info["sfreq"],
+            ch_names=[raw.ch_names[i] for i in pick_idx],
+            ch_types=raw.get_channel_types(picks=pick_idx),
+            pos=_positions(raw, pick_idx, montage_name, force=montage not in (None, "none", "auto")),
+            ori=_orientations(raw, pick_idx),
+            events=ev,
+            source=str(path.resolve()),
+            sha256=file_sha256(path),
+            attrs={"modality": modality},
+            **ident,
+        )
     except (ConfigError, InputError):
         raise
-    except Exception as err:  # corrupt data blocks surface only when the samples are read
+    except Exception as err:  # a corrupt header or data block can surface anywhere in MNE
         msg = str(err).splitlines()[0][:200] if str(err) else type(err).__name__
-        raise InputError(f"{path}: cannot read the samples ({type(err).__name__}: {msg})") from None
-    ident = parse_identity(path, subject_pattern)
-    rec = sensor_recording(
-        data,
-        sfreq=raw.info["sfreq"],
-        ch_names=[raw.ch_names[i] for i in pick_idx],
-        ch_types=raw.get_channel_types(picks=pick_idx),
-        pos=_positions(raw, pick_idx, montage_name, force=montage not in (None, "none", "auto")),
-        ori=_orientations(raw, pick_idx),
-        events=ev,
-        source=str(path.resolve()),
-        sha256=file_sha256(path),
-        attrs={"modality": modality},
-        **ident,
-    )
+        raise InputError(f"{path}: cannot read the file ({type(err).__name__}: {msg})") from None
     validate_recording(rec, modality, name=str(path))
     return rec
