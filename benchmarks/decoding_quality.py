@@ -67,7 +67,7 @@ def fit_csp_lda(data, tr, te, seed, epochs):
     from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
     from sklearn.pipeline import make_pipeline
 
-    clf = make_pipeline(CSP(n_components=4, reg="ledoit_wolf", log=True, verbose=False), LinearDiscriminantAnalysis())
+    clf = make_pipeline(CSP(n_components=4, reg="ledoit_wolf", log=True), LinearDiscriminantAnalysis())
     clf.fit(data["x"][tr].astype(np.float64), data["y"][tr])
     return bal_acc(data["y"][te], clf.predict(data["x"][te].astype(np.float64))), None
 
@@ -172,6 +172,9 @@ def splits(data: dict, kind: str, folds: int, seed: int) -> list[tuple[np.ndarra
 
 
 def run(args: argparse.Namespace) -> str:
+    import mne
+
+    mne.set_log_level("ERROR")
     torch.set_num_threads(1)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

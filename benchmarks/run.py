@@ -49,9 +49,9 @@ def jobs() -> list[Job]:
             ["-m", "benchmarks.data_path", "--montage", "64", "--out", f"{d}/data_path"], 200, 1800, peers=True),
         Job("Training step speed and memory, CPU (vs braindecode)",
             ["-m", "benchmarks.training_speed", "--quick", "--families", "large_kernel", "afno", "hyena",
-             "--steps", "2", "--timeout", "90"],
+             "--timeout", "90"],
             ["-m", "benchmarks.training_speed"], 180, 3600, peers=True,
-            notes=["--quick: 19 channels, 2 timed steps, one repetition, the ssm decoder left out "
+            notes=["--quick: 19 channels, 3 timed steps, one repetition, the ssm decoder left out "
                    "(its sequential CPU scan takes minutes per step on this machine)."]),
         Job("Decoding quality (vs braindecode, CSP+LDA, tangent space)",
             ["-m", "benchmarks.decoding_quality", "--quick", "--budget", "150", "--out", f"{d}/decoding"],
