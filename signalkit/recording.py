@@ -137,7 +137,11 @@ def validate_recording(ds: xr.Dataset, modality: str, name: str = "") -> None:
         if not np.isfinite(ds.attrs.get("sfreq", np.nan)) or ds.attrs["sfreq"] <= 0:
             raise InputError(f"{where}: invalid sampling rate {ds.attrs.get('sfreq')!r}")
         values = np.asarray(sig.values)
-        if not np.isfinite(values).all():
+        axis = sig.dims.index("time") if "time" in sig.dims else values.ndim - 1
+        step = max(1, (1 << 22) // max(1, values.size // max(1, values.shape[axis])))
+        finite = all(np.isfinite(values.take(range(i, min(i + step, values.shape[axis])), axis=axis)).all()
+                     for i in range(0, values.shape[axis], step))  # in blocks: no full-size bool temporary
+        if not finite:
             bad = np.unique(np.nonzero(~np.isfinite(values))[0])
             names = [str(c) for c in ds["channel"].values[bad][:5]]
             raise InputError(f"{where}: NaN or Inf in the signal of channel(s) {', '.join(names)}")
