@@ -253,4 +253,5 @@ def _recording(arr: np.ndarray, path: str, fps: float | None, clip: int | None,
     return ds
 
 
-register_reader("video", read_video, ARRAY_EXTENSIONS + VIDEO_EXTENSIONS)
+# a folder of frames is one source when its name ends with .frames (e.g. walk01.frames/0001.png)
+register_reader("video", read_video, ARRAY_EXTENSIONS + VIDEO_EXTENSIONS + (".frames",))

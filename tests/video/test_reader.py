@@ -105,3 +105,18 @@ def test_kth_avi_matches_decoded_npy(video_data, name):
     npy = read_recording(video_data / f"{name}_gray_T32x32.npy", "video", layout="THW")
     np.testing.assert_array_equal(npy["signal"].values[:, 0], ref)
     assert exact.attrs["fps"] == 25.0
+
+
+def test_frame_folder_named_frames_ingests_as_one_source(fake_videos, tmp_path):
+    import shutil
+
+    from signalkit.io import expand_sources
+    from signalkit.store import ingest, open_store
+
+    folder = tmp_path / "walk.frames"
+    shutil.copytree(fake_videos["frames"], folder)
+    files = expand_sources(str(folder), "video")  # the folder itself is the source
+    assert files == [str(folder)]
+    store = ingest(files, str(tmp_path / "s.zarr"), "video", {}, progress=False)
+    rec = open_store(store)["walk"]
+    np.testing.assert_array_equal(rec["signal"].values[:, 0], fake_videos["thw"][:4])
