@@ -72,6 +72,7 @@ def _kill_runs(src: Path, tmp_path: Path, attempts: int, seed: int) -> int:
     ingest(files, store, "eeg", _reader_kwargs(CONFIGS[final]), progress=False)
     assert same_snapshot(store_snapshot(store), refs[final])
     assert _leftovers(store) == []
+    print(f"ingest runs: {attempts}, killed with SIGKILL: {killed}, store intact after each")
     return killed
 
 
