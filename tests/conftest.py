@@ -5,6 +5,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+# Triton kernels run on CPU through the interpreter, which must be chosen before triton is
+# first imported (lightning and torch may import it during collection).
+os.environ.setdefault("TRITON_INTERPRET", "1")
+
 import pytest
 import torch
 

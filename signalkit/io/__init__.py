@@ -26,6 +26,7 @@ class Reader:
 
 
 READERS: dict[str, Reader] = {}
+_BUILTIN_LOADED = False
 
 
 def register_reader(modality: str, read: Callable[..., xr.Dataset], extensions: tuple[str, ...]) -> None:
@@ -50,7 +51,9 @@ def _register_builtin() -> None:
 
 def get_reader(modality: str) -> Reader:
     """Return the reader of ``modality`` or raise :class:`ConfigError` listing the known ones."""
-    if not READERS:
+    global _BUILTIN_LOADED
+    if not _BUILTIN_LOADED:  # a modality module imported first may already have registered itself
+        _BUILTIN_LOADED = True
         _register_builtin()
     if modality not in READERS:
         raise ConfigError(f"modality: unknown modality {modality!r} (known: {', '.join(sorted(READERS))})")
