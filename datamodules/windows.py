@@ -16,6 +16,7 @@ import torch
 import zarr
 from torch.utils.data import Dataset
 
+from signalkit.datamodules.chunk_reader import ChunkMemmap
 from signalkit.errors import ConfigError, InputError
 from signalkit.recording import SIGNAL, ch_type_ids, str_values
 from signalkit.store import Store
@@ -149,7 +150,11 @@ class WindowDataset(Dataset):
         if self._arrays is None or self._pid != os.getpid():
             root = zarr.open_group(self.path, mode="r")
             arrays = [root[rid][SIGNAL] for rid in self.recordings]
-            self._arrays = [a[...] for a in arrays] if self.preload else arrays
+            if self.preload:
+                self._arrays = [a[...] for a in arrays]
+            else:  # memory-mapped chunk files where the store allows it, else zarr slices
+                self._arrays = [ChunkMemmap.open(self.path, a, f"{rid}/{SIGNAL}") or a
+                                for rid, a in zip(self.recordings, arrays)]
             self._pid = os.getpid()
         return self._arrays
 
@@ -159,7 +164,11 @@ class WindowDataset(Dataset):
     def __getitem__(self, i: int) -> dict:
         arrays = self._open()
         r = int(self._rec[i])
-        x = np.asarray(arrays[r][:, self._start[i]:self._stop[i]], dtype=np.float32)
+        arr = arrays[r]
+        if isinstance(arr, ChunkMemmap):
+            x = arr.read(int(self._start[i]), int(self._stop[i])).astype(np.float32, copy=False)
+        else:
+            x = np.asarray(arr[:, self._start[i]:self._stop[i]], dtype=np.float32)
         meta = self.meta[r]
         if meta["mean"] is not None:
             x = (x - meta["mean"]) / meta["std"]

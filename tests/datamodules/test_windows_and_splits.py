@@ -89,3 +89,20 @@ def test_collate_pads_mixed_montages():
     assert batch["x"].shape == (2, 5, 5)
     assert batch["ch_mask"].tolist() == [[True] * 3 + [False] * 2, [True] * 5]
     assert batch["x"][0, 3:].abs().sum() == 0
+
+
+def test_memmap_reads_equal_zarr_reads(mi_store):
+    import zarr
+
+    from signalkit.datamodules.chunk_reader import ChunkMemmap
+
+    store = open_store(mi_store)
+    index = build_sensor_index(store, 7.3, stride_s=3.1)  # windows that cross chunk boundaries
+    ds = WindowDataset(store, index)
+    root = zarr.open_group(mi_store, mode="r")
+    assert isinstance(ds._open()[0], ChunkMemmap)
+    for i in range(0, len(index), 7):
+        row = index.iloc[i]
+        ref = root[row["recording"]]["signal"][:, row["start"]:row["stop"]]
+        np.testing.assert_array_equal(ds[i]["x"].numpy(), ref)
+    assert ChunkMemmap.open("memory://x.zarr", root[index["recording"].iloc[0]]["signal"], "r/signal") is None
