@@ -56,6 +56,24 @@ def _probe_matlab(path: Path, timeout_s: float = 120.0) -> None:
         raise InputError(f"{path}: cannot read the file ({last[:200]})")
 
 
+def _check_fif_chain(path: Path) -> None:
+    """Walk a FIF file's tag chain (16-byte headers: kind, type, size, next) as MNE does when the
+    tag directory is damaged; a chain that loops or runs backwards would hang MNE forever."""
+    import struct
+
+    size = path.stat().st_size
+    seen: set[int] = set()
+    pos = 0
+    with open(path, "rb") as f:
+        while pos is not None and pos + 16 <= size:
+            if pos in seen or pos < 0:
+                raise InputError(f"{path}: cannot read the file (corrupt FIF: its tag chain loops at byte {pos})")
+            seen.add(pos)
+            f.seek(pos)
+            _, _, tag_size, nxt = struct.unpack(">iIii", f.read(16))
+            pos = pos + 16 + tag_size if nxt == 0 else (nxt if nxt > 0 else None)
+
+
 def _open_raw(path: Path) -> mne.io.BaseRaw:
     if not path.exists():
         raise InputError(f"{path}: file not found")
@@ -65,6 +83,8 @@ def _open_raw(path: Path) -> mne.io.BaseRaw:
         )
     if str(path).lower().endswith(".set"):
         _probe_matlab(path)
+    if str(path).lower().endswith(".fif"):
+        _check_fif_chain(path)
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")

@@ -203,3 +203,11 @@ def test_wrong_dtype_and_absurd_rate_fif(reader, tmp_path):
     (tmp_path / "text_raw.fif").write_text("this is not a FIF file\n" * 10)
     result = _check(reader, tmp_path / "text_raw.fif", "fif text")
     assert result[0] == "signalkit"
+
+
+def test_fif_with_looping_tag_chain(valid_files, reader, tmp_path):
+    """Zeroed header bytes found by the fuzzer: MNE's tag scan looped forever; now an InputError."""
+    blob = valid_files["fif"].read_bytes()
+    (tmp_path / "loop_raw.fif").write_bytes(blob[:57] + b"\x00" * 64 + blob[121:])
+    result = _check(reader, tmp_path / "loop_raw.fif", "fif zeroed header")
+    assert result[:2] == ("signalkit", "InputError") and "tag chain loops" in result[2]
