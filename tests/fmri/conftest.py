@@ -2,27 +2,19 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 import torch
 
-REPO = Path(__file__).resolve().parents[2]
-
-
-def sample_data_dir() -> Path | None:
-    env = os.environ.get("SIGNALKIT_SAMPLE_DATA")
-    path = Path(env) if env else REPO.parent / "shared" / "data"
-    return path if (path / "fmri").is_dir() else None
 
 
 @pytest.fixture(scope="session")
-def fmri_sample() -> Path:
-    path = sample_data_dir()
-    if path is None:
+def fmri_sample(sample_data) -> Path:
+    """The fMRI folder of the real sample data (``sample_data`` is in tests/conftest.py)."""
+    if not (sample_data / "fmri").is_dir():
         pytest.skip("sample data not found (set SIGNALKIT_SAMPLE_DATA)")
-    return path / "fmri"
+    return sample_data / "fmri"
 
 
 @pytest.fixture(autouse=True)

@@ -2,31 +2,20 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-REPO = Path(__file__).resolve().parents[2]
-
-
-def sample_data_dir() -> Path | None:
-    """``$SIGNALKIT_SAMPLE_DATA`` or ``../shared/data`` next to the repository, if present."""
-    env = os.environ.get("SIGNALKIT_SAMPLE_DATA")
-    for cand in ([Path(env)] if env else []) + [REPO.parent / "shared" / "data"]:
-        if cand.is_dir():
-            return cand
-    return None
 
 
 @pytest.fixture(scope="session")
-def video_data() -> Path:
-    root = sample_data_dir()
-    if root is None or not (root / "video").is_dir():
+def video_data(sample_data) -> Path:
+    """The video folder of the real sample data (``sample_data`` is in tests/conftest.py)."""
+    if not (sample_data / "video").is_dir():
         pytest.skip("sample data (../shared/data/video) not available")
-    return root / "video"
+    return sample_data / "video"
 
 
 @pytest.fixture(autouse=True)

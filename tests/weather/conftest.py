@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -11,24 +10,14 @@ import pytest
 import torch
 import xarray as xr
 
-REPO = Path(__file__).resolve().parents[2]
-
-
-def sample_data_dir() -> Path | None:
-    """``$SIGNALKIT_SAMPLE_DATA`` or ``../shared/data`` next to the repository, if present."""
-    env = os.environ.get("SIGNALKIT_SAMPLE_DATA")
-    for cand in ([Path(env)] if env else []) + [REPO.parent / "shared" / "data"]:
-        if cand.is_dir():
-            return cand
-    return None
 
 
 @pytest.fixture(scope="session")
-def weather_data() -> Path:
-    root = sample_data_dir()
-    if root is None or not (root / "weather").is_dir():
+def weather_data(sample_data) -> Path:
+    """The weather folder of the real sample data (``sample_data`` is in tests/conftest.py)."""
+    if not (sample_data / "weather").is_dir():
         pytest.skip("sample data (../shared/data/weather) not available")
-    return root / "weather"
+    return sample_data / "weather"
 
 
 @pytest.fixture(autouse=True)
