@@ -65,9 +65,7 @@ def _ingest(args: list[str]) -> int:
     if len(positional) != 3:
         raise ConfigError("ingest: expected `signalkit ingest <modality> <source> <store> [key=value ...]`")
     modality, source, store = positional
-    known = {"eeg", "meg", "ieeg", "fmri", "weather", "video"}
-    reader_group = modality if modality in known else modality
-    cfg = compose("ingest", [f"reader={reader_group}", f"source={source}", f"store={store}",
+    cfg = compose("ingest", [f"reader={modality}", f"source={source}", f"store={store}",
                              *[_prefix_reader(o) for o in overrides]])
     if "--print-config" in sys.argv:
         from omegaconf import OmegaConf

@@ -29,7 +29,7 @@ import numpy as np
 import xarray as xr
 import zarr
 
-from signalkit.errors import InputError, SignalkitError, StoreError
+from signalkit.errors import InputError, StoreError
 from signalkit.recording import SIGNAL, file_sha256, source_name, validate_recording
 from signalkit.version import __version__
 
@@ -338,5 +338,4 @@ def open_store(path: str | os.PathLike) -> Store:
     return Store(path, attrs)
 
 
-__all__ = ["SCHEMA_VERSION", "Store", "config_hash", "ingest", "open_store", "write_recording",
-           "SignalkitError"]
+__all__ = ["SCHEMA_VERSION", "Store", "config_hash", "ingest", "open_store", "write_recording"]
