@@ -7,13 +7,15 @@ from collections.abc import Sequence
 import torch
 
 
-def collate_sensor(samples: Sequence[dict]) -> dict:
+def collate_sensor(samples: Sequence[dict] | dict) -> dict:
     """Stack samples into a Batch, padding channels to the largest montage.
 
     Each sample holds ``x (C_i, T)``, ``pos (C_i, 3)``, ``ch_type (C_i,)`` and optionally ``y``
     and ``rec`` (recording index). Returns ``x (B, C, T)``, ``pos (B, C, 3)``,
     ``ch_type (B, C)``, ``ch_mask (B, C)`` (True for real channels), ``y (B, ...)`` and ``rec (B,)``.
     """
+    if isinstance(samples, dict):  # already a Batch, assembled by WindowDataset.__getitems__
+        return samples
     n_ch = max(s["x"].shape[0] for s in samples)
     t = samples[0]["x"].shape[-1]
     b = len(samples)

@@ -178,6 +178,36 @@ class WindowDataset(Dataset):
             item["y"] = int(self._target[i])
         return item
 
+    def __getitems__(self, indices: list[int]) -> dict:
+        """A whole batch at once (the DataLoader's batched fetch): the same Batch that
+        :func:`~signalkit.datamodules.collate.collate_sensor` builds from ``[self[i] for i in indices]``,
+        read straight into one preallocated array (no per-window tensors or dicts)."""
+        arrays = self._open()
+        idx = np.asarray(indices, dtype=np.int64)
+        recs = self._rec[idx]
+        sizes = [len(self.meta[r]["names"]) for r in recs]
+        n_ch, b = max(sizes), len(idx)
+        length = int(self._stop[idx[0]] - self._start[idx[0]])
+        x = np.zeros((b, n_ch, length), dtype=np.float32)
+        pos = torch.zeros(b, n_ch, 3)
+        ch_type = torch.zeros(b, n_ch, dtype=torch.long)
+        mask = torch.zeros(b, n_ch, dtype=torch.bool)
+        for k, (i, r, c) in enumerate(zip(idx, recs, sizes)):
+            arr, meta = arrays[r], self.meta[r]
+            start, stop = int(self._start[i]), int(self._stop[i])
+            x[k, :c] = arr.read(start, stop) if isinstance(arr, ChunkMemmap) else arr[:, start:stop]
+            if meta["mean"] is not None:
+                x[k, :c] -= meta["mean"]
+                x[k, :c] /= meta["std"]
+            pos[k, :c] = meta["pos"]
+            ch_type[k, :c] = meta["ch_type"]
+            mask[k, :c] = True
+        batch = {"x": torch.from_numpy(x), "pos": pos, "ch_type": ch_type, "ch_mask": mask,
+                 "rec": torch.from_numpy(recs.astype(np.int64))}
+        if self.with_target:
+            batch["y"] = torch.from_numpy(self._target[idx].astype(np.int64))
+        return batch
+
     def source_of(self, rec: int) -> str:
         """The source file of recording number ``rec`` (for messages naming the data)."""
         return str(self.meta[rec]["source"])

@@ -106,3 +106,27 @@ def test_memmap_reads_equal_zarr_reads(mi_store):
         ref = root[row["recording"]]["signal"][:, row["start"]:row["stop"]]
         np.testing.assert_array_equal(ds[i]["x"].numpy(), ref)
     assert ChunkMemmap.open("memory://x.zarr", root[index["recording"].iloc[0]]["signal"], "r/signal") is None
+
+
+def test_batched_fetch_equals_collated_items(mi_store, mi_edf_dir, tmp_path):
+    from signalkit.datamodules.windows import ChannelNorm
+    from signalkit.demo import make_motor_imagery
+    from signalkit.io import expand_sources
+    from signalkit.store import ingest
+
+    make_motor_imagery(tmp_path / "mi64", n_subjects=1, n_trials=3, montage="64", seed=2, first_subject=9)
+    files = expand_sources(mi_edf_dir, "eeg")[:1] + expand_sources(tmp_path / "mi64", "eeg")
+    mixed = open_store(ingest(files, str(tmp_path / "m.zarr"), "eeg", progress=False))  # 19 + 64 channels
+    norm = ChannelNorm({"C3": (0.1, 2.0), "Cz": (0.0, 3.0)})
+    for st in (open_store(mi_store), mixed):
+        index = build_sensor_index(st, 2.0, events=["left_hand", "right_hand"])
+        ds = WindowDataset(st, index, norm)
+        picks = [5, 0, 3, len(ds) - 1]
+        batched = ds.__getitems__(picks)
+        ref = collate_sensor([ds[i] for i in picks])
+        assert batched.keys() == ref.keys()
+        for key in ref:
+            torch.testing.assert_close(batched[key], ref[key], rtol=0, atol=0)
+    loader = torch.utils.data.DataLoader(ds, batch_size=3, collate_fn=collate_sensor)
+    shapes = {tuple(b["x"].shape) for b in loader}  # the DataLoader takes the batched path
+    assert {(3, 19, 320), (3, 64, 320)} <= shapes
