@@ -7,8 +7,8 @@ from collections.abc import Callable
 
 from torch import nn
 
-from signalkit.errors import ConfigError
 from signalkit.heads.decoding import DecodingHead
+from signalkit.registry import build_registered, import_optional
 
 HEADS: dict[str, Callable[..., nn.Module]] = {"decoding": DecodingHead}
 
@@ -22,17 +22,6 @@ _OPTIONAL: tuple[str, ...] = (
 )
 
 
-def _import_optional() -> None:
-    import importlib
-
-    for module in _OPTIONAL:
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as err:
-            if err.name != module:
-                raise
-
-
 def register_head(name: str, cls: Callable[..., nn.Module]) -> None:
     """Register a head class under ``name`` (used by model configs)."""
     HEADS[name] = cls
@@ -44,15 +33,10 @@ def create_head(name: str, tokenizer: nn.Module | None = None, **kwargs) -> nn.M
     Heads whose constructor takes a ``tokenizer`` argument (to return to signal space with
     ``tokenizer.untokenize``) receive the model's tokenizer.
     """
-    _import_optional()
-    if name not in HEADS:
-        raise ConfigError(f"model.head.name: unknown head {name!r} (known: {', '.join(sorted(HEADS))})")
-    if "tokenizer" in inspect.signature(HEADS[name]).parameters:
+    import_optional(_OPTIONAL)
+    if name in HEADS and "tokenizer" in inspect.signature(HEADS[name]).parameters:
         kwargs["tokenizer"] = tokenizer
-    try:
-        return HEADS[name](**kwargs)
-    except TypeError as err:
-        raise ConfigError(f"model.head: {err}") from None
+    return build_registered(HEADS, name, "head", "head", **kwargs)
 
 
 __all__ = ["DecodingHead", "HEADS", "create_head", "register_head"]

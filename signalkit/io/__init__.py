@@ -41,12 +41,9 @@ def _register_builtin() -> None:
 
     for modality in ("eeg", "meg", "ieeg"):
         register_reader(modality, partial(read_sensor, modality=modality), EXTENSIONS)
-    for module in ("signalkit.io.weather", "signalkit.io.video", "signalkit.io.nifti"):
-        try:
-            __import__(module)  # each registers itself on import
-        except ModuleNotFoundError as err:
-            if err.name != module:
-                raise
+    from signalkit.registry import import_optional
+
+    import_optional(("signalkit.io.weather", "signalkit.io.video", "signalkit.io.nifti"))
 
 
 def get_reader(modality: str) -> Reader:

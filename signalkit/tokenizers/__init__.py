@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from torch import nn
 
-from signalkit.errors import ConfigError
+from signalkit.registry import build_registered, import_optional
 from signalkit.tokenizers.sensor import SensorTokenizer
 
 TOKENIZERS: dict[str, Callable[..., nn.Module]] = {"sensor": SensorTokenizer}
@@ -20,17 +20,6 @@ _OPTIONAL: tuple[str, ...] = (
 )
 
 
-def _import_optional() -> None:
-    import importlib
-
-    for module in _OPTIONAL:
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as err:
-            if err.name != module:
-                raise
-
-
 def register_tokenizer(name: str, cls: Callable[..., nn.Module]) -> None:
     """Register a tokenizer class under ``name`` (used by model configs)."""
     TOKENIZERS[name] = cls
@@ -38,13 +27,8 @@ def register_tokenizer(name: str, cls: Callable[..., nn.Module]) -> None:
 
 def create_tokenizer(name: str, **kwargs) -> nn.Module:
     """Build a registered tokenizer; :class:`ConfigError` for unknown names or arguments."""
-    _import_optional()
-    if name not in TOKENIZERS:
-        raise ConfigError(f"model.tokenizer.name: unknown tokenizer {name!r} (known: {', '.join(sorted(TOKENIZERS))})")
-    try:
-        return TOKENIZERS[name](**kwargs)
-    except TypeError as err:
-        raise ConfigError(f"model.tokenizer: {err}") from None
+    import_optional(_OPTIONAL)
+    return build_registered(TOKENIZERS, name, "tokenizer", "tokenizer", **kwargs)
 
 
 __all__ = ["SensorTokenizer", "TOKENIZERS", "create_tokenizer", "register_tokenizer"]

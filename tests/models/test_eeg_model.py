@@ -52,3 +52,7 @@ def test_create_model_overrides_and_errors():
         signalkit.create_model("eeg_decoder", colour="red")
     with pytest.raises(ConfigError, match="backbone"):
         signalkit.create_model("eeg_decoder", backbone={"name": "nope"})
+    with pytest.raises(ConfigError, match="model.head.name: unknown head 'nope'"):
+        signalkit.create_model("eeg_decoder", head={"name": "nope"})
+    with pytest.raises(ConfigError, match="model.tokenizer: .*unexpected keyword argument 'colour'"):
+        signalkit.create_model("eeg_decoder", tokenizer={"colour": "red"})
