@@ -151,7 +151,8 @@ def _fields(ds: xr.Dataset, path: str, variables: Mapping[str, str] | None,
                              f"(it holds {', '.join(map(str, ds.data_vars))})")
         names = list(variables)
     else:
-        names = [str(v) for v, da in ds.data_vars.items() if spatial <= set(da.dims)]
+        # sorted: a zarr group lists its members in filesystem order, which is not stable
+        names = sorted(str(v) for v, da in ds.data_vars.items() if spatial <= set(da.dims))
         if not names:
             raise InputError(f"{path}: no variable with dims (time, lat, lon)")
     fields, short, units = [], [], []

@@ -42,7 +42,7 @@ def test_zarr_wb2_layout_levels_and_longitude_order(tmp_path):
     path = tmp_path / "wb2.zarr"
     ds.to_zarr(path, zarr_format=3, consolidated=False)
     rec = read_recording(str(path), "weather")
-    assert list(rec["variable"].values) == ["z500", "z850", "t2m"]
+    assert list(rec["variable"].values) == ["t2m", "z500", "z850"]  # source names sorted
     np.testing.assert_array_equal(rec["lat"].values, [-10.0, 0.0, 10.0])
     np.testing.assert_array_equal(rec["lon"].values, lon)  # 0..360 kept, sorted ascending
     np.testing.assert_array_equal(rec["signal"].sel(variable="z850").values, z[:, 1, ::-1])
