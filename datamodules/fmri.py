@@ -24,14 +24,14 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import lightning as L
 import numpy as np
 import pandas as pd
 import torch
 import zarr
-from torch.utils.data import DataLoader, Dataset, default_collate
+from torch.utils.data import Dataset, default_collate
 
 from signalkit.datamodules.collate import collate_sensor
+from signalkit.datamodules.loaders import StagedDataModule
 from signalkit.datamodules.splits import STAGES, split_index
 from signalkit.datamodules.windows import INDEX_COLUMNS, label_mapping
 from signalkit.errors import ConfigError, InputError
@@ -183,7 +183,7 @@ def collate_volume(samples: Sequence[dict]) -> dict:
     return default_collate(list(samples))
 
 
-class FMRIDataModule(L.LightningDataModule):
+class FMRIDataModule(StagedDataModule):
     """Windows of an fMRI store for decoding, forecasting or masked reconstruction.
 
     Args:
@@ -295,23 +295,5 @@ class FMRIDataModule(L.LightningDataModule):
 
         return fc_baseline(*train.region_windows(), *test.region_windows())
 
-    def _loader(self, stage: str, shuffle: bool) -> DataLoader:
-        self.setup()
-        ds = self.datasets[stage]
-        if len(ds) == 0:
-            raise ConfigError(f"data.split: the {stage} split is empty (adjust data.split.fractions)")
-        collate = collate_volume if self.mode == "volume" else collate_sensor
-        return DataLoader(ds, batch_size=self.batch_size, shuffle=shuffle, num_workers=self.num_workers,
-                          collate_fn=collate, persistent_workers=self.num_workers > 0)
-
-    def train_dataloader(self) -> DataLoader:
-        return self._loader("train", True)
-
-    def val_dataloader(self) -> DataLoader:
-        return self._loader("val", False)
-
-    def test_dataloader(self) -> DataLoader:
-        return self._loader("test", False)
-
-    def predict_dataloader(self) -> DataLoader:
-        return self._loader("test", False)
+    def collate_fn(self):
+        return collate_volume if self.mode == "volume" else collate_sensor

@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import lightning as L
 import numpy as np
-from torch.utils.data import DataLoader
 
 from signalkit.datamodules.collate import collate_sensor
+from signalkit.datamodules.loaders import StagedDataModule
 from signalkit.datamodules.splits import STAGES, split_index
 from signalkit.datamodules.windows import (
     ChannelNorm,
@@ -23,7 +22,7 @@ from signalkit.recording import str_values
 from signalkit.store import open_store
 
 
-class SignalDataModule(L.LightningDataModule):
+class SignalDataModule(StagedDataModule):
     """Windows of a sensor store for decoding (event windows) or self-supervision (fixed windows).
 
     Args:
@@ -140,24 +139,5 @@ class SignalDataModule(L.LightningDataModule):
         return {s: {"windows": len(d), "subjects": int(d.index["subject"].nunique())}
                 for s, d in self.datasets.items()}
 
-    # ----------------------------------------------------------- dataloaders
-    def _loader(self, stage: str, shuffle: bool) -> DataLoader:
-        self.setup()
-        ds = self.datasets[stage]
-        if len(ds) == 0:
-            raise ConfigError(f"data.split: the {stage} split is empty (adjust data.split.fractions)")
-        return DataLoader(ds, batch_size=self.batch_size, shuffle=shuffle, num_workers=self.num_workers,
-                          collate_fn=collate_sensor, persistent_workers=self.num_workers > 0,
-                          drop_last=False)
-
-    def train_dataloader(self) -> DataLoader:
-        return self._loader("train", shuffle=True)
-
-    def val_dataloader(self) -> DataLoader:
-        return self._loader("val", shuffle=False)
-
-    def test_dataloader(self) -> DataLoader:
-        return self._loader("test", shuffle=False)
-
-    def predict_dataloader(self) -> DataLoader:
-        return self._loader("test", shuffle=False)
+    def collate_fn(self):
+        return collate_sensor

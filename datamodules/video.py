@@ -9,12 +9,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import lightning as L
 import numpy as np
 import pandas as pd
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import Dataset
 
+from signalkit.datamodules.loaders import StagedDataModule
 from signalkit.datamodules.splits import STAGES, split_index
 from signalkit.errors import ConfigError
 from signalkit.store import open_store
@@ -66,30 +66,11 @@ class ClipDataset(Dataset):
         return self.recordings[rec]
 
 
-class _FramesModule(L.LightningDataModule):
+class _FramesModule(StagedDataModule):
     """Shared loaders and contract of the two video data modules."""
 
     datasets: dict[str, Dataset]
-
-    def _loader(self, stage: str, shuffle: bool) -> DataLoader:
-        self.setup()
-        ds = self.datasets[stage]
-        if len(ds) == 0:
-            raise ConfigError(f"data.split: the {stage} split is empty")
-        return DataLoader(ds, batch_size=self.batch_size, shuffle=shuffle, num_workers=self.num_workers,
-                          persistent_workers=self.num_workers > 0, drop_last=False)
-
-    def train_dataloader(self) -> DataLoader:
-        return self._loader("train", shuffle=True)
-
-    def val_dataloader(self) -> DataLoader:
-        return self._loader("val", shuffle=False)
-
-    def test_dataloader(self) -> DataLoader:
-        return self._loader("test", shuffle=False)
-
-    def predict_dataloader(self) -> DataLoader:
-        return self._loader("test", shuffle=False)
+    empty_hint = ""
 
     def data_contract(self) -> dict:
         self.setup()
