@@ -100,6 +100,13 @@ def _callbacks(cfg: DictConfig, out: Path, config_dict: dict) -> list:
     es = cfg.callbacks.get("early_stopping")
     if es is not None and es.get("patience"):
         callbacks.append(EarlyStopping(monitor=es.monitor, mode=es.mode, patience=es.patience))
+    if cfg.callbacks.get("cpu_time_budget_s"):
+        from signalkit.time_budget import CPUTimeBudget
+
+        try:
+            callbacks.append(CPUTimeBudget(cfg.callbacks.cpu_time_budget_s))
+        except ValueError as err:
+            raise ConfigError(f"callbacks.cpu_time_budget_s: {err}") from None
     return callbacks
 
 
