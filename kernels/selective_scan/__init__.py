@@ -9,9 +9,10 @@ from signalkit.errors import KernelError
 
 from ..backend import resolve_backend
 from ..validation import check_same_device, check_tensor
+from .chunked import selective_scan_chunked
 from .reference import expand_groups, selective_scan_reference
 
-__all__ = ["selective_scan", "selective_scan_reference", "expand_groups"]
+__all__ = ["selective_scan", "selective_scan_chunked", "selective_scan_reference", "expand_groups"]
 
 
 class SelectiveScanFunction(torch.autograd.Function):
@@ -108,6 +109,8 @@ def selective_scan(
         delta_bias: ``(Dm,)`` or None.
         delta_softplus: apply softplus to ``delta + delta_bias``.
         backend: ``"auto" | "torch" | "triton"``; None reads ``$SIGNALKIT_KERNEL_BACKEND``.
+            The torch backend is the chunked scan (:func:`selective_scan_chunked`, any device);
+            :func:`selective_scan_reference` is the sequential loop the tests compare against.
 
     Returns:
         y ``(Bt, Dm, L)`` in ``u.dtype`` (computed in float32, or float64 for float64 inputs).
@@ -115,5 +118,5 @@ def selective_scan(
     """
     _validate(u, delta, A, B, C, D, z, delta_bias)
     if resolve_backend(backend, "selective_scan", u) == "torch":
-        return selective_scan_reference(u, delta, A, B, C, D, z, delta_bias, delta_softplus)
+        return selective_scan_chunked(u, delta, A, B, C, D, z, delta_bias, delta_softplus)
     return SelectiveScanFunction.apply(u, delta, A, B, C, D, z, delta_bias, bool(delta_softplus))
