@@ -142,9 +142,32 @@ class WindowDataset(Dataset):
                 "ch_type": torch.from_numpy(ch_type_ids(str_values(ds["ch_type"].values))),
                 "mean": mean, "std": std, "source": store.provenance(rid).get("source", rid),
             })
+        self._tables()
         self.preload = preload
         self._arrays: list | None = None
         self._pid: int | None = None
+
+    def _tables(self) -> None:
+        """Per-recording metadata padded to the largest montage, for whole-batch gathers:
+        ``pos (R, C, 3)``, ``ch_type (R, C)``, ``ch_mask (R, C)``, ``mean``/``std (R, C, 1)``
+        (0 and 1 on padded channels, so padding stays exactly 0)."""
+        n_ch = np.array([len(m["names"]) for m in self.meta], dtype=np.int64)
+        r, c = len(self.meta), int(n_ch.max()) if len(n_ch) else 0
+        self._n_ch = n_ch
+        self._pos_tab = torch.zeros(r, c, 3)
+        self._type_tab = torch.zeros(r, c, dtype=torch.long)
+        self._mask_tab = torch.zeros(r, c, dtype=torch.bool)
+        self._norm = any(m["mean"] is not None for m in self.meta)
+        self._mean_tab = np.zeros((r, c, 1), dtype=np.float32)
+        self._std_tab = np.ones((r, c, 1), dtype=np.float32)
+        for k, m in enumerate(self.meta):
+            n = int(n_ch[k])
+            self._pos_tab[k, :n] = m["pos"]
+            self._type_tab[k, :n] = m["ch_type"]
+            self._mask_tab[k, :n] = True
+            if m["mean"] is not None:
+                self._mean_tab[k, :n], self._std_tab[k, :n] = m["mean"], m["std"]
+        self._target64 = self._target.astype(np.int64)
 
     def _open(self) -> list:
         if self._arrays is None or self._pid != os.getpid():
@@ -178,34 +201,41 @@ class WindowDataset(Dataset):
             item["y"] = int(self._target[i])
         return item
 
-    def __getitems__(self, indices: list[int]) -> dict:
+    def __getitems__(self, indices: Sequence[int]) -> dict:
         """A whole batch at once (the DataLoader's batched fetch): the same Batch that
-        :func:`~signalkit.datamodules.collate.collate_sensor` builds from ``[self[i] for i in indices]``,
-        read straight into one preallocated array (no per-window tensors or dicts)."""
+        :func:`~signalkit.datamodules.collate.collate_sensor` builds from ``[self[i] for i in indices]``.
+
+        Index math and metadata are gathered for the whole batch (one indexing op per field from
+        the padded per-recording tables); each window is copied once, from its chunk straight into
+        one preallocated ``x (B, C, T)``; normalisation is one vectorised pass. No per-window
+        tensors or dicts.
+        """
         arrays = self._open()
         idx = np.asarray(indices, dtype=np.int64)
         recs = self._rec[idx]
-        sizes = [len(self.meta[r]["names"]) for r in recs]
-        n_ch, b = max(sizes), len(idx)
-        length = int(self._stop[idx[0]] - self._start[idx[0]])
-        x = np.zeros((b, n_ch, length), dtype=np.float32)
-        pos = torch.zeros(b, n_ch, 3)
-        ch_type = torch.zeros(b, n_ch, dtype=torch.long)
-        mask = torch.zeros(b, n_ch, dtype=torch.bool)
-        for k, (i, r, c) in enumerate(zip(idx, recs, sizes)):
-            arr, meta = arrays[r], self.meta[r]
-            start, stop = int(self._start[i]), int(self._stop[i])
-            x[k, :c] = arr.read(start, stop) if isinstance(arr, ChunkMemmap) else arr[:, start:stop]
-            if meta["mean"] is not None:
-                x[k, :c] -= meta["mean"]
-                x[k, :c] /= meta["std"]
-            pos[k, :c] = meta["pos"]
-            ch_type[k, :c] = meta["ch_type"]
-            mask[k, :c] = True
-        batch = {"x": torch.from_numpy(x), "pos": pos, "ch_type": ch_type, "ch_mask": mask,
-                 "rec": torch.from_numpy(recs.astype(np.int64))}
+        starts, stops = self._start[idx], self._stop[idx]
+        b, length = len(idx), int(stops[0] - starts[0]) if len(idx) else 0
+        sizes = self._n_ch[recs]
+        n_ch = int(sizes.max()) if b else 0
+        mixed = bool((sizes != n_ch).any())
+        x = (np.zeros if mixed else np.empty)((b, n_ch, length), dtype=np.float32)
+        for k, (r, start, stop, c) in enumerate(zip(recs.tolist(), starts.tolist(), stops.tolist(), sizes.tolist())):
+            arr = arrays[r]
+            if isinstance(arr, ChunkMemmap):
+                arr.read_into(x[k, :c], start, stop)
+            else:
+                x[k, :c] = arr[:, start:stop]
+        if self._norm:  # same float32 ops as __getitem__: (x - mean) / std, per recording's channels
+            x -= self._mean_tab[recs, :n_ch]
+            x /= self._std_tab[recs, :n_ch]
+        rec_t = torch.from_numpy(recs.astype(np.int64))
+        batch = {"x": torch.from_numpy(x),
+                 "pos": self._pos_tab[:, :n_ch].index_select(0, rec_t),
+                 "ch_type": self._type_tab[:, :n_ch].index_select(0, rec_t),
+                 "ch_mask": self._mask_tab[:, :n_ch].index_select(0, rec_t),
+                 "rec": rec_t}
         if self.with_target:
-            batch["y"] = torch.from_numpy(self._target[idx].astype(np.int64))
+            batch["y"] = torch.from_numpy(self._target64[idx])
         return batch
 
     def source_of(self, rec: int) -> str:
