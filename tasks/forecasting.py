@@ -15,6 +15,7 @@ baselines on the same init times, in physical units.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -23,6 +24,25 @@ from torch import Tensor
 from signalkit.errors import ConfigError
 from signalkit.metrics import weather as wm
 from signalkit.tasks.base import BaseTask
+
+
+def gather_per_init(acc: dict[str, np.ndarray], init_ns: np.ndarray,
+                    gather: Callable[[Tensor], Tensor]) -> dict[str, np.ndarray]:
+    """Per-init-time test values of every rank, each init time once.
+
+    ``acc`` maps a metric to its per-sample values ``(N, V)`` on this rank and ``init_ns (N,)``
+    holds their init times; ``gather`` is ``LightningModule.all_gather`` (``(N, ...)`` ->
+    ``(world, N, ...)``; DDP's ``DistributedSampler`` gives every rank the same ``N`` by repeating
+    samples, which appear here twice and are kept once). Returns ``(N_total, V)`` per metric,
+    ordered by init time.
+    """
+    times = gather(torch.from_numpy(np.ascontiguousarray(init_ns))).reshape(-1).cpu().numpy()
+    _, first = np.unique(times, return_index=True)
+    out = {}
+    for key, vals in acc.items():
+        g = gather(torch.from_numpy(np.ascontiguousarray(vals))).cpu().numpy()
+        out[key] = g.reshape(-1, *vals.shape[1:])[first]
+    return out
 
 
 class WeatherForecastingTask(BaseTask):
@@ -113,6 +133,7 @@ class WeatherForecastingTask(BaseTask):
     # ---------------------------------------------------------------- test
     def on_test_epoch_start(self) -> None:
         self._acc: dict[str, list] = defaultdict(list)
+        self._init_ns: list[np.ndarray] = []
 
     def _physical(self, x: Tensor) -> np.ndarray:
         return (x.float() * self.std[:, None, None] + self.mean[:, None, None]).cpu().numpy().astype(np.float64)
@@ -133,6 +154,7 @@ class WeatherForecastingTask(BaseTask):
         clim, by = self._climatology()
         last = self._physical(batch["x"][:, -1])
         init_ns = (batch["time"].double().cpu().numpy() * 3600e9).astype(np.int64)
+        self._init_ns.append(init_ns)
         for lead in self.lead_times:
             j = int(round(lead / self.step_hours)) - 1
             f, o = self._physical(pred[:, j]), self._physical(batch["y"][:, j])
@@ -148,16 +170,18 @@ class WeatherForecastingTask(BaseTask):
 
     def on_test_epoch_end(self) -> None:
         out: dict[str, float] = {}
-        for key, parts in self._acc.items():
+        per_init = {key: np.concatenate(parts) for key, parts in self._acc.items()}  # (N, V) each
+        if self._trainer is not None and self.trainer.world_size > 1:  # every rank scores every init time
+            per_init = gather_per_init(per_init, np.concatenate(self._init_ns), self.all_gather)
+        for key, vals in per_init.items():
             name, lead = key.split("@")
-            vals = np.concatenate(parts)  # (N, V)
             agg = np.sqrt(vals.mean(0)) if name.startswith("mse") else np.nanmean(vals, 0)
             metric = name.replace("mse", "rmse")
             for v, var in enumerate(self.variables):
                 out[f"test/{var}/{metric}@{lead}h"] = float(agg[v])
         self.extra_test_metrics = out
         for key, value in out.items():  # also in trainer.test's results (signalkit evaluate)
-            if np.isfinite(value):
+            if np.isfinite(value):  # identical on every rank after the gather: no further reduction
                 self.log(key, value, on_epoch=True, on_step=False)
 
     def predict_step(self, batch: dict, batch_idx: int) -> dict:
