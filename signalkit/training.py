@@ -224,7 +224,7 @@ def evaluate(overrides: Sequence[str] = ()) -> dict[str, float]:
         raise ConfigError(f"split: expected test or val, got {ev.split!r}")
     results = trainer.test(task, dataloaders=loader(), verbose=False)
     metrics = {}
-    for r in results:
+    for r in [*results, getattr(task, "extra_test_metrics", None) or {}]:  # extras: baselines, per-lead
         metrics.update({k.replace("test/", f"{ev.split}/", 1): v for k, v in _scalars(r).items()})
     out.mkdir(parents=True, exist_ok=True)
     _write_json(out / f"evaluate_{ev.split}.json", metrics)

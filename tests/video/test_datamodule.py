@@ -81,3 +81,9 @@ def test_train_cli_beats_copy_last(tmp_path):
         assert key in saved, key
     assert saved["test/mse_per_frame"] == pytest.approx(saved["test/mse"] * 64, rel=1e-5)
     assert metrics["test/mse"] < 0.5 * metrics["test/mse_copy_last"], metrics
+    # `signalkit evaluate` of the best checkpoint reports the same numbers, baselines included
+    from signalkit.training import evaluate
+
+    ev = evaluate([f"ckpt_path={metrics['best_checkpoint']}"])
+    for key in ("test/mse", "test/mse_copy_last", "test/mse@2", "test/copy_last/mse@1"):
+        assert ev[key] == pytest.approx(saved[key], rel=1e-5), key
