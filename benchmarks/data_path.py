@@ -8,9 +8,10 @@ with ``preload=False``; preloaded: both ``preload=True``). Run it with a Python 
     .venv-bench/bin/python -m benchmarks.data_path --quick
     .venv-bench/bin/python -m benchmarks.data_path --subjects 8 --trials 30 --montage 64
 
-Window access: shuffled DataLoader, batch 64, ``num_workers`` 0 and 2, windows per second over
-``--epochs`` passes; the methods are interleaved (round robin, best of the passes) so that all
-suffer the same load from other jobs on the machine. Prints markdown tables.
+Window access: shuffled DataLoader, batch 64, ``num_workers`` 0 and 2 (persistent). Worker start-up
+is reported apart, as first-batch latency; throughput is steady state, whole epochs repeated until
+``--min-windows`` windows. Each method runs ``--reps`` times, interleaved round robin so that all
+suffer the same load from other jobs on the machine; medians are reported. Prints markdown tables.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from torch.utils.data import DataLoader
 from benchmarks.report import BENCH_PYTHON, SCRATCH, have, import_seconds, md_table, ratio
 
 WINDOW_S = 4.0
+BATCH = 64
+EPOCHS_MAX = 100  # timed epochs per run at most (the run stops at --min-windows or this, first)
 SYNTH_EVENTS = {"left_hand": 0, "right_hand": 1}
 REAL_EVENTS = {"T1": 0, "T2": 1}
 REAL_EDF = Path(os.environ.get("SIGNALKIT_SAMPLE_DATA", "/work/shared/data")) / "eeg" / "eegmmidb_S001R03.edf"
@@ -99,27 +102,43 @@ def braindecode_dataset(files: list[Path], events: dict, preload: bool):
 
 
 def _loader(ds, collate, workers: int, seed: int) -> DataLoader:
+    """The same loader for every method: seeded shuffle, batch 64, persistent workers."""
     g = torch.Generator().manual_seed(seed)
-    return DataLoader(ds, batch_size=64, shuffle=True, num_workers=workers, collate_fn=collate,
-                      generator=g, persistent_workers=False)
+    return DataLoader(ds, batch_size=BATCH, shuffle=True, num_workers=workers, collate_fn=collate,
+                      generator=g, persistent_workers=workers > 0)
 
 
-def one_pass(ds, collate, workers: int, seed: int, max_batches: int | None) -> tuple[float, float, float]:
-    """One shuffled pass: (first-batch seconds, windows per wall second, per CPU second of this process)."""
-    t0, c0 = time.perf_counter(), time.process_time()
-    first, n = None, 0
-    for b, batch in enumerate(_loader(ds, collate, workers, seed)):
-        x = batch["x"] if isinstance(batch, dict) else batch[0]
-        n += x.shape[0]
-        if first is None:
-            first = time.perf_counter() - t0
-        if max_batches and b + 1 >= max_batches:
-            break
-    return first or 0.0, n / (time.perf_counter() - t0), n / max(time.process_time() - c0, 1e-9)
+def _count(batch) -> int:
+    return (batch["x"] if isinstance(batch, dict) else batch[0]).shape[0]
 
 
-def access_table(makers: dict, workers_list: list[int], epochs: int, max_batches: int | None) -> tuple[str, dict]:
-    """Build each dataset (timed), then interleave shuffled passes; return (markdown, results)."""
+def one_run(ds, collate, workers: int, seed: int, min_windows: int) -> dict:
+    """One fresh loader: start-up, then steady-state throughput over repeated epochs.
+
+    ``first``: seconds from DataLoader creation to the first batch (worker start-up included);
+    the rest of that first epoch is a warm-up (file cache, memory maps, workers' imports), untimed.
+    Then whole shuffled epochs are timed until at least ``min_windows`` windows have been read
+    (persistent workers: no process start inside the timed part). Returns ``first`` and windows
+    per wall second (``wps``) and per CPU second of this process (``cps``, meaningful with 0 workers).
+    """
+    t0 = time.perf_counter()
+    loader = _loader(ds, collate, workers, seed)
+    it = iter(loader)
+    n_first = _count(next(it))
+    first = time.perf_counter() - t0
+    for batch in it:  # warm-up: the rest of the first epoch
+        n_first += _count(batch)
+    n, t, c = 0, time.perf_counter(), time.process_time()
+    while n < min_windows:
+        for batch in loader:
+            n += _count(batch)
+    wall, cpu = time.perf_counter() - t, time.process_time() - c
+    del it, loader  # shuts the persistent workers down
+    return {"first": first, "wps": n / wall, "cps": n / max(cpu, 1e-9), "n": n}
+
+
+def access_table(makers: dict, workers_list: list[int], reps: int, min_windows: int) -> tuple[str, dict]:
+    """Build each dataset (timed), then interleave runs (round robin); return (markdown, results)."""
     built, res = {}, {}
     for make in makers.values():  # warm-up: first-time imports and file cache, untimed
         try:
@@ -134,36 +153,40 @@ def access_table(makers: dict, workers_list: list[int], epochs: int, max_batches
             res[name] = {"error": f"{type(e).__name__}: {e}"[:120]}
             continue
         res[name] = {"build_s": time.perf_counter() - t, "n": len(built[name][0])}
+    # a tiny recording (15 windows) would need hundreds of epochs: at least 100 epochs are enough
+    n_min = min((len(ds) for ds, _ in built.values()), default=0)
+    target = min(min_windows, EPOCHS_MAX * n_min)
     for workers in workers_list:
         for name in built:
-            res[name][workers] = {"wps": [], "first": [], "cps": []}
-        for ep in range(epochs):
+            res[name][workers] = {"wps": [], "first": [], "cps": [], "timed": 0}
+        for rep in range(reps):
             for name, (ds, collate) in built.items():
-                first, wps, cps = one_pass(ds, collate, workers, seed=ep, max_batches=max_batches)
-                res[name][workers]["cps"].append(cps)
-                res[name][workers]["wps"].append(wps)
-                res[name][workers]["first"].append(first)
-    ref = {w: res.get("braindecode lazy", {}).get(w, {}).get("wps") for w in workers_list}
-    ref_pre = {w: res.get("braindecode preload", {}).get(w, {}).get("wps") for w in workers_list}
-    cref = res.get("braindecode lazy", {}).get(0, {}).get("cps")
-    cref_pre = res.get("braindecode preload", {}).get(0, {}).get("cps")
+                r = one_run(ds, collate, workers, seed=rep, min_windows=target)
+                for key in ("wps", "first", "cps"):
+                    res[name][workers][key].append(r[key])
+                res[name][workers]["timed"] = r["n"]
+    med = {name: {w: {k: statistics.median(r[w][k]) for k in ("wps", "first", "cps")} for w in workers_list}
+           for name, r in res.items() if "error" not in r}
+    lazy, pre = med.get("braindecode lazy"), med.get("braindecode preload")
     rows = []
     for name, r in res.items():
         if "error" in r:
-            rows.append([name, "-", "-", "-", "-", "-", "-", "-", "-", "-", r["error"]])
+            rows.append([name, "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", r["error"]])
             continue
         for w in workers_list:
-            wps = max(r[w]["wps"])
-            first = statistics.median(r[w]["first"])
-            vs_lazy = ratio(wps, max(ref[w])) if ref[w] else "-"
-            vs_pre = ratio(wps, max(ref_pre[w])) if ref_pre[w] else "-"
-            cps = max(r[w]["cps"]) if w == 0 else None
-            rows.append([name, r["n"], w, f"{r['build_s']:.2f}", f"{first * 1000:.0f}", f"{wps:.0f}",
-                         vs_lazy, vs_pre, f"{cps:.0f}" if cps else "-",
-                         ratio(cps, max(cref)) if cps and cref else "-",
-                         ratio(cps, max(cref_pre)) if cps and cref_pre else "-"])
-    header = ["method", "windows", "workers", "build s", "first batch ms", "windows/s (wall)",
-              "vs bd lazy", "vs bd preload", "windows/CPU-s", "CPU vs bd lazy", "CPU vs bd preload"]
+            m = med[name][w]
+            cps = m["cps"] if w == 0 else None
+            spread = f"{min(r[w]['wps']):.0f}-{max(r[w]['wps']):.0f}"
+            rows.append([name, r["n"], w, f"{r['build_s']:.2f}", f"{m['first'] * 1000:.0f}",
+                         r[w]["timed"], f"{m['wps']:.0f}", spread,
+                         ratio(m["wps"], lazy[w]["wps"]) if lazy else "-",
+                         ratio(m["wps"], pre[w]["wps"]) if pre else "-",
+                         f"{cps:.0f}" if cps else "-",
+                         ratio(cps, lazy[0]["cps"]) if cps and lazy else "-",
+                         ratio(cps, pre[0]["cps"]) if cps and pre else "-"])
+    header = ["method", "windows", "workers", "build s", "first batch ms", "timed windows / run",
+              "windows/s (median)", "range", "vs bd lazy", "vs bd preload", "windows/CPU-s",
+              "CPU vs bd lazy", "CPU vs bd preload"]
     return md_table(header, rows), res
 
 
@@ -199,14 +222,20 @@ def run(args: argparse.Namespace) -> str:
         if peers:
             makers["braindecode lazy"] = lambda f=files, e=events: braindecode_dataset(f, e, False)
             makers["braindecode preload"] = lambda f=files, e=events: braindecode_dataset(f, e, True)
-        table, _ = access_table(makers, args.workers, args.epochs, args.max_batches)
+        table, _ = access_table(makers, args.workers, args.reps, args.min_windows)
         parts.append(table)
     parts.append(import_table(args.import_reps))
-    note = ("Windows/s: best of %d interleaved shuffled passes (batch 64, 4 s windows); first batch: "
-            "median, from DataLoader creation; windows/CPU-s: windows per second of this process's CPU time "
-            "(workers 0 only; with workers the reading happens in other processes); bd = braindecode; build s: index/windows construction (signalkit: from the "
-            "store; braindecode: from the EDF files, incl. reading them when preloaded). Wall clock on "
-            "a shared machine." % args.epochs)
+    note = (f"Window access, every method alike: shuffled DataLoader (seeded RandomSampler), batch {BATCH}, "
+            f"{WINDOW_S:g} s windows, persistent workers. Each run makes a fresh loader: *first batch* is "
+            "the time from DataLoader creation to the first batch (worker start-up included); the rest of "
+            f"that epoch is an untimed warm-up; then whole epochs are timed until >= {args.min_windows} "
+            f"windows or {EPOCHS_MAX} epochs, whichever comes first (*timed windows / run*): steady-state access, "
+            "no process start inside. "
+            f"Median (and range) of {args.reps} runs per method, interleaved round robin so that all "
+            "suffer the same load from other jobs. windows/CPU-s: windows per second of this process's CPU "
+            "time (workers 0 only; with workers the reading happens in other processes). bd = braindecode; "
+            "build s: index/windows construction (signalkit: from the store; braindecode: from the EDF "
+            "files, incl. reading them when preloaded). Wall clock on a shared machine.")
     if not peers:
         note += " braindecode is not importable in this Python: signalkit rows only."
     return "\n\n".join(parts + [note])
@@ -219,13 +248,13 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--trials", type=int, default=30, help="trials per class and subject")
     p.add_argument("--montage", default="64", choices=["19", "64"])
     p.add_argument("--workers", type=int, nargs="+", default=[0, 2])
-    p.add_argument("--epochs", type=int, default=3, help="interleaved passes per method")
-    p.add_argument("--max-batches", type=int, default=None, help="stop a pass after this many batches")
+    p.add_argument("--reps", type=int, default=5, help="interleaved runs per method (median reported)")
+    p.add_argument("--min-windows", type=int, default=10000, help="timed windows per run (whole epochs)")
     p.add_argument("--import-reps", type=int, default=5)
-    p.add_argument("--quick", action="store_true", help="2 passes, 3 import reps")
+    p.add_argument("--quick", action="store_true", help="3 runs of >= 5000 windows, 3 import reps")
     args = p.parse_args(argv)
     if args.quick:
-        args.epochs, args.import_reps = 2, 3
+        args.reps, args.min_windows, args.import_reps = 3, 5000, 3
     if not have("braindecode") and BENCH_PYTHON.exists():
         print(f"(hint: run with {BENCH_PYTHON} to include braindecode)")
     print(run(args))

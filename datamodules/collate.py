@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
+import numpy as np
 import torch
+from torch.utils.data import get_worker_info
 
 
 def collate_sensor(samples: Sequence[dict] | dict) -> dict:
@@ -35,3 +38,37 @@ def collate_sensor(samples: Sequence[dict] | dict) -> dict:
     if "rec" in samples[0]:
         batch["rec"] = torch.tensor([int(s["rec"]) for s in samples])
     return batch
+
+
+def batch_array(shape: tuple[int, ...], zero: bool) -> tuple[torch.Tensor, np.ndarray]:
+    """A float32 batch tensor and its numpy view, to be filled in place.
+
+    In a DataLoader worker the tensor lives in shared memory from the start (as
+    ``torch.utils.data.default_collate`` does), so sending it to the main process copies nothing.
+    """
+    if get_worker_info() is not None:
+        numel = math.prod(shape)
+        storage = torch.empty(0)._typed_storage()._new_shared(numel, device="cpu")
+        out = torch.empty(0).new(storage).view(shape)
+        if zero:
+            out.zero_()
+        return out, out.numpy()
+    arr = (np.zeros if zero else np.empty)(shape, dtype=np.float32)
+    return torch.from_numpy(arr), arr
+
+
+def _batch_from_worker(x: torch.Tensor, small: dict[str, np.ndarray]) -> dict:
+    out = {"x": x}
+    out.update((k, torch.from_numpy(v)) for k, v in small.items())
+    return out
+
+
+class WorkerBatch(dict):
+    """A Batch built in a DataLoader worker, pickled for the trip to the main process with ``x``
+    in shared memory and the small tensors (``pos``, ``ch_type``, ``ch_mask``, ``rec``, ``y``)
+    by value: one shared-memory segment per batch instead of one per tensor (each costs a file
+    descriptor hand-over, ~0.15 ms of the main process). Arrives as a plain ``dict`` of tensors.
+    """
+
+    def __reduce__(self):
+        return _batch_from_worker, (self["x"], {k: v.numpy() for k, v in self.items() if k != "x"})

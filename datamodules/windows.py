@@ -14,9 +14,10 @@ import numpy as np
 import pandas as pd
 import torch
 import zarr
-from torch.utils.data import Dataset
+from torch.utils.data import Dataset, get_worker_info
 
 from signalkit.datamodules.chunk_reader import ChunkMemmap
+from signalkit.datamodules.collate import WorkerBatch, batch_array
 from signalkit.errors import ConfigError, InputError
 from signalkit.recording import SIGNAL, ch_type_ids, str_values
 from signalkit.store import Store
@@ -207,8 +208,9 @@ class WindowDataset(Dataset):
 
         Index math and metadata are gathered for the whole batch (one indexing op per field from
         the padded per-recording tables); each window is copied once, from its chunk straight into
-        one preallocated ``x (B, C, T)``; normalisation is one vectorised pass. No per-window
-        tensors or dicts.
+        one preallocated ``x (B, C, T)`` (in shared memory inside a DataLoader worker);
+        normalisation is one vectorised pass. No per-window tensors or dicts. From a worker the
+        Batch travels as a :class:`~signalkit.datamodules.collate.WorkerBatch`.
         """
         arrays = self._open()
         idx = np.asarray(indices, dtype=np.int64)
@@ -218,7 +220,7 @@ class WindowDataset(Dataset):
         sizes = self._n_ch[recs]
         n_ch = int(sizes.max()) if b else 0
         mixed = bool((sizes != n_ch).any())
-        x = (np.zeros if mixed else np.empty)((b, n_ch, length), dtype=np.float32)
+        x_t, x = batch_array((b, n_ch, length), zero=mixed)
         for k, (r, start, stop, c) in enumerate(zip(recs.tolist(), starts.tolist(), stops.tolist(), sizes.tolist())):
             arr = arrays[r]
             if isinstance(arr, ChunkMemmap):
@@ -229,11 +231,12 @@ class WindowDataset(Dataset):
             x -= self._mean_tab[recs, :n_ch]
             x /= self._std_tab[recs, :n_ch]
         rec_t = torch.from_numpy(recs.astype(np.int64))
-        batch = {"x": torch.from_numpy(x),
-                 "pos": self._pos_tab[:, :n_ch].index_select(0, rec_t),
-                 "ch_type": self._type_tab[:, :n_ch].index_select(0, rec_t),
-                 "ch_mask": self._mask_tab[:, :n_ch].index_select(0, rec_t),
-                 "rec": rec_t}
+        batch = (WorkerBatch if get_worker_info() is not None else dict)(
+            x=x_t,
+            pos=self._pos_tab[:, :n_ch].index_select(0, rec_t),
+            ch_type=self._type_tab[:, :n_ch].index_select(0, rec_t),
+            ch_mask=self._mask_tab[:, :n_ch].index_select(0, rec_t),
+            rec=rec_t)
         if self.with_target:
             batch["y"] = torch.from_numpy(self._target64[idx])
         return batch

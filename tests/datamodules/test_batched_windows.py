@@ -106,3 +106,17 @@ def test_read_into_equals_zarr_across_chunks(mixed_store):
         mm.read_into(out, start, stop)
         np.testing.assert_array_equal(out, arr[:, start:stop])
         np.testing.assert_array_equal(mm.read(start, stop), arr[:, start:stop])
+
+
+def test_worker_batches_arrive_as_the_per_item_batch(mixed_store):
+    """Through a worker process: x in shared memory, small tensors by value, a plain dict."""
+    store = open_store(mixed_store)
+    index = build_sensor_index(store, 2.0, events=EVENTS)
+    ds = WindowDataset(store, index, _norm())
+    sampler = [np.random.default_rng(2).permutation(len(ds))[:12].tolist()]
+    loader = torch.utils.data.DataLoader(ds, batch_sampler=sampler, num_workers=1, collate_fn=collate_sensor)
+    (batch,) = list(loader)
+    assert type(batch) is dict
+    _assert_same(batch, collate_sensor([ds[i] for i in sampler[0]]))
+    assert batch["x"].is_shared() and not batch["pos"].is_shared()  # one shared segment, the rest by value
+    batch["y"] += 1  # writable tensors, like the in-process Batch
