@@ -6,7 +6,9 @@ is one contiguous slice, so a Python loop over the ``T`` steps of a chunk advanc
 chunks at once, and a second loop over the ``nC`` chunks carries the state between them. The
 number of Python steps is ``O(T + L / T)`` (``T ~ sqrt(L)``), every step is a vectorised op on
 ``Bt * Dm * N * nC`` elements, and no step ever exponentiates a positive sum of log-decays, so a
-strong decay (large ``|dt * A|``) underflows to 0 instead of overflowing.
+strong decay (large ``|dt * A|``) underflows to 0 instead of overflowing. Batch rows are processed
+in blocks of about ``BLOCK`` state elements per step, so that the per-step temporaries stay in
+cache; decays are ``exp2(dt * A * log2(e))`` (``exp2`` is ~3x faster than ``exp`` on CPU).
 
 Forward (``h_t = a_t h_{t-1} + b_t`` with ``a_t = exp(dt_t A)``, ``b_t = dt_t u_t B_t``):
 
@@ -15,7 +17,8 @@ Forward (``h_t = a_t h_{t-1} + b_t`` with ``a_t = exp(dt_t A)``, ``b_t = dt_t u_
    each chunk's start state ``(Bt, Dm, N, nC)``: the only tensor saved for the backward;
 3. the chunk scan again from the right start states, ``y_t = <C_t, h_t>``.
 
-Backward: recompute the states ``h`` (one ``(Bt, Dm, N, L)`` tensor, freed after the backward),
+Backward: recompute the states ``h`` (one ``(rows, Dm, N, L)`` tensor per block of batch rows,
+freed after its backward),
 solve the adjoint ``lam_t = C_t gy_t + a_{t+1} lam_{t+1}`` with the same chunk-local + carry
 scheme run in reverse, then reduce the gradients with vectorised ops:
 ``gx = <lam, B>``, ``gB = sum_group lam x``, ``gC = sum_group h gy``,
@@ -30,6 +33,9 @@ import torch
 import torch.nn.functional as F
 
 __all__ = ["selective_scan_chunked", "chunk_length"]
+
+LOG2E = 1.0 / math.log(2.0)
+BLOCK = 1 << 16  # state elements per step and block of batch rows
 
 
 def chunk_length(L: int) -> int:
@@ -92,15 +98,16 @@ class _ChunkedScan(torch.autograd.Function):
     def forward(ctx, dt, x, A, B, C):  # type: ignore[override]
         T = dt.shape[0]
         shape = (*dt.shape[1:4], A.shape[2], dt.shape[-1])  # (Bt, G, dpg, N, nC)
+        A2 = A * LOG2E  # exp2 is ~3x faster than exp on CPU
         h = dt.new_zeros(shape)
         for t in range(T):  # 1. chunk-local end states
-            h = torch.addcmul(x[t] * B[t], torch.exp(dt[t] * A), h)
-        dec = torch.exp(dt.sum(0) * A)  # (Bt, G, dpg, N, nC) whole-chunk decay
+            h = torch.addcmul(x[t] * B[t], torch.exp2(dt[t] * A2), h)
+        dec = torch.exp2(dt.sum(0) * A2)  # (Bt, G, dpg, N, nC) whole-chunk decay
         starts = _carry(h, dec, reverse=False)  # 2.
         h = starts
         y = dt.new_empty(T, *shape[:3], shape[-1])
         for t in range(T):  # 3.
-            h = torch.addcmul(x[t] * B[t], torch.exp(dt[t] * A), h)
+            h = torch.addcmul(x[t] * B[t], torch.exp2(dt[t] * A2), h)
             torch.sum(C[t] * h, dim=-2, out=y[t])
         ctx.save_for_backward(dt, x, A, B, C, starts)
         return y
@@ -113,13 +120,14 @@ class _ChunkedScan(torch.autograd.Function):
         # recompute the states; hs[t] = h_{t-1}, hs[t + 1] = h_t (chunk-local indices)
         hs = dt.new_empty(T + 1, *starts.shape)
         hs[0] = starts
+        a = torch.exp2(dt * (A * LOG2E))  # (T, Bt, G, dpg, N, nC)
         for t in range(T):
-            torch.addcmul(x[t] * B[t], torch.exp(dt[t] * A), hs[t], out=hs[t + 1])
+            torch.addcmul(x[t] * B[t], a[t], hs[t], out=hs[t + 1])
         # adjoint lam_t = C_t gy_t + a_{t+1} lam_{t+1}: chunk-local pass, carry, full pass
         mu = torch.zeros_like(starts)
         for t in range(T - 1, -1, -1):
-            mu = torch.exp(dt[t] * A) * torch.addcmul(mu, C[t], gy[t])
-        mu = _carry(mu, torch.exp(dt.sum(0) * A), reverse=True)  # what each chunk receives from the next
+            mu = a[t] * torch.addcmul(mu, C[t], gy[t])
+        mu = _carry(mu, torch.exp2(dt.sum(0) * (A * LOG2E)), reverse=True)  # what each chunk receives from the next
         gdt, gx = torch.empty_like(dt), torch.empty_like(x)
         gB, gC = torch.empty_like(B), torch.empty_like(C)
         gA = torch.zeros_like(starts)
@@ -128,7 +136,7 @@ class _ChunkedScan(torch.autograd.Function):
             torch.sum(hs[t + 1] * gy[t], dim=2, keepdim=True, out=gC[t])
             torch.sum(lam * B[t], dim=-2, keepdim=True, out=gx[t])
             torch.sum(lam * x[t], dim=2, keepdim=True, out=gB[t])
-            mu = torch.exp(dt[t] * A).mul_(lam)
+            mu = a[t].mul_(lam)
             w = hs[t] * mu  # g(dt_t A) = lam_t a_t h_{t-1}
             torch.sum(w * A, dim=-2, keepdim=True, out=gdt[t])
             gA.addcmul_(w, dt[t])
@@ -188,7 +196,11 @@ def selective_scan_chunked(
     x_c = _to_chunks(dt * u, T, nC).view(T, Bt, G, dpg, 1, nC)
     B_c = _to_chunks(_groups(B.to(work), G), T, nC).unsqueeze(3)  # (T, Bt, G, 1, N, nC)
     C_c = _to_chunks(_groups(C.to(work), G), T, nC).unsqueeze(3)
-    y = _ChunkedScan.apply(dt_c, x_c, A.reshape(G, dpg, N, 1), B_c, C_c)  # (T, Bt, G, dpg, nC)
+    # batch rows in blocks of about BLOCK state elements per step: the per-step temporaries stay in cache
+    rows = max(1, BLOCK // max(1, Dm * N * nC))
+    A_g = A.reshape(G, dpg, N, 1)
+    parts = zip(*(v.split(rows, dim=1) for v in (dt_c, x_c, B_c, C_c)))
+    y = torch.cat([_ChunkedScan.apply(d, x, A_g, b, c) for d, x, b, c in parts], dim=1)  # (T, Bt, G, dpg, nC)
     y = _from_chunks(y.reshape(T, Bt, Dm, nC), L)
     if D is not None:
         y = y + D.to(work).unsqueeze(-1) * u

@@ -133,14 +133,18 @@ class SSMMixer(nn.Module):
         dt_rank: rank of the step projection (default ``ceil(D / 16)``).
         orders: scan orders ``[[perm, flips], ...]`` (default: :func:`default_orders`).
         merge: ``"mean"`` or ``"learned"``.
+        dt_min, dt_max: range of the initial steps (log-uniform); ``1 / (dt |A|)`` is a channel's
+            memory in steps at initialisation.
     """
 
     def __init__(
         self, dim: int, ndim: int, *, d_state: int = 16, expand: int = 2, d_conv: int = 4,
         dt_rank: int | None = None, orders: Sequence[Order] | None = None, merge: str = "mean",
-        causal: bool = False, backend: str | None = None,
+        causal: bool = False, backend: str | None = None, dt_min: float = 1e-3, dt_max: float = 0.1,
     ) -> None:
         super().__init__()
+        if not 0 < dt_min <= dt_max:
+            raise ConfigError(f"backbone: need 0 < dt_min <= dt_max, got {dt_min}, {dt_max}")
         if d_state < 1 or expand < 1:
             raise ConfigError(f"backbone: d_state and expand must be >= 1, got {d_state}, {expand}")
         check_kernel("d_conv", d_conv)
@@ -150,7 +154,7 @@ class SSMMixer(nn.Module):
         E = expand * dim
         R = dt_rank or math.ceil(dim / 16)
         self.in_proj = nn.Linear(dim, 2 * E)
-        self.cores = nn.ModuleList(ScanCore(E, d_state, R, d_conv, backend) for _ in self.orders)
+        self.cores = nn.ModuleList(ScanCore(E, d_state, R, d_conv, backend, dt_min, dt_max) for _ in self.orders)
         self.merge_logits = nn.Parameter(torch.zeros(len(self.orders))) if merge == "learned" else None
         self.out_proj = nn.Linear(E, dim)
 
@@ -172,21 +176,21 @@ class SSMMixer(nn.Module):
 class SSMBackbone(Backbone):
     """Selective state-space backbone (Mamba/Vim/VMamba-style multi-order scans).
 
-    Family kwargs: ``d_state``, ``expand``, ``d_conv``, ``dt_rank``, ``orders``, ``merge``, ``mlp_ratio``
-    (default 2.0; 0 gives pure Mamba blocks without a separate MLP).
+    Family kwargs: ``d_state``, ``expand``, ``d_conv``, ``dt_rank``, ``orders``, ``merge``, ``dt_min``,
+    ``dt_max``, ``mlp_ratio`` (default 2.0; 0 gives pure Mamba blocks without a separate MLP).
     """
 
     def __init__(
         self, dim: int = 64, depth: int = 4, ndim: int = 1, causal: bool = False, drop_path: float = 0.0,
         backend: str | None = None, *, d_state: int = 16, expand: int = 2, d_conv: int = 4,
         dt_rank: int | None = None, orders: Sequence[Order] | None = None, merge: str = "mean",
-        mlp_ratio: float = 2.0,
+        mlp_ratio: float = 2.0, dt_min: float = 1e-3, dt_max: float = 0.1,
     ) -> None:
         super().__init__(
             dim, depth, ndim, causal, drop_path,
             lambda i: SSMMixer(
                 dim, ndim, d_state=d_state, expand=expand, d_conv=d_conv, dt_rank=dt_rank, orders=orders,
-                merge=merge, causal=causal, backend=backend,
+                merge=merge, causal=causal, backend=backend, dt_min=dt_min, dt_max=dt_max,
             ),
             mlp_ratio=mlp_ratio,
         )

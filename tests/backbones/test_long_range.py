@@ -1,8 +1,9 @@
 """Synthetic long-range task (delayed XOR of two far-apart signs), small scale.
 
 Runs ``benchmarks/long_range.py``'s task: every family must reach >= 95% test accuracy, while a
-same-size stack of 3-wide convolutions stays at chance. The full-size version (L=4096, 128x128)
-is marked ``slow``.
+same-size stack of 3-wide convolutions stays at chance. The SSM at the small sizes (512: ~30 s of
+CPU with the chunked scan; 32x32: ~4 orders x 2x the work) and the full-size version (L=4096,
+128x128) are marked ``slow``; the SSM at L=64 (~8 s of CPU) is the fast end-to-end check.
 """
 
 from __future__ import annotations
@@ -21,10 +22,10 @@ sys.modules[_spec.name] = lr  # dataclasses look their module up
 _spec.loader.exec_module(lr)
 
 SMALL_1D, SMALL_2D = (512,), (32, 32)
-# families whose CPU training fits the test budget at these sizes (see SSM_SHAPES for the scan)
+# families whose CPU training fits the test budget at these sizes (the SSM: see test_long_range_ssm)
 CASES = [
     ("lka", SMALL_1D), ("afno", SMALL_1D), ("hyena", SMALL_1D), ("gfnet", SMALL_1D),
-    ("lka", SMALL_2D), ("afno", SMALL_2D), ("gfnet", SMALL_2D),
+    ("lka", SMALL_2D), ("afno", SMALL_2D), ("gfnet", SMALL_2D), ("ssm", (64,)),
 ]
 
 
@@ -52,21 +53,21 @@ def test_conv3_baseline_stays_at_chance(shape):
 def test_long_range_family_solves_task(name, shape):
     torch.set_num_threads(1)
     sp = _spec_for(name, shape)
-    acc, secs, steps = lr.train_eval(sp.name, sp.kwargs, shape, dim=16, depth=sp.depth, steps=400, lr=5e-3,
+    acc, secs, steps = lr.train_eval(sp.name, sp.kwargs, shape, dim=16, depth=sp.depth, steps=400, lr=sp.lr,
                                      n_test=256, time_limit=150)
     assert acc >= 0.95, f"{name} {shape}: accuracy {acc:.3f} after {steps} steps / {secs:.0f} s"
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name, shape", [("ssm", (64,)), ("ssm", (16, 16))], ids=["ssm-64", "ssm-16x16"])
-def test_long_range_ssm(name, shape):
-    """SSM on shorter grids, marked slow: the selective scan's CPU (torch) path has a backward whose
-    cost grows with L^2, which makes training at L=512 take tens of minutes on CPU."""
+@pytest.mark.parametrize("shape", [SMALL_1D, SMALL_2D], ids=["ssm-512", "ssm-32x32"])
+def test_long_range_ssm(shape):
+    """SSM at the small sizes: the chunked CPU scan makes them minutes, not hours, but still above
+    the fast-test budget (512: ~160 steps, ~30 s of CPU)."""
     torch.set_num_threads(1)
-    sp = _spec_for(name, shape)
-    acc, secs, steps = lr.train_eval(sp.name, sp.kwargs, shape, dim=16, depth=sp.depth, steps=400, lr=5e-3,
+    sp = _spec_for("ssm", shape)
+    acc, secs, steps = lr.train_eval(sp.name, sp.kwargs, shape, dim=16, depth=sp.depth, steps=400, lr=sp.lr,
                                      n_test=256)
-    assert acc >= 0.95, f"{name} {shape}: accuracy {acc:.3f} after {steps} steps / {secs:.0f} s"
+    assert acc >= 0.95, f"ssm {shape}: accuracy {acc:.3f} after {steps} steps / {secs:.0f} s"
 
 
 @pytest.mark.slow
@@ -75,7 +76,7 @@ def test_long_range_full_size(shape):
     base, _, _ = lr.conv3_baseline(shape, 2, dim=16, steps=100, n_test=256)
     assert base < 0.65
     for sp in lr.specs_for(shape):
-        if sp.name == "ssm":
+        if sp.name == "ssm" and len(shape) > 1:  # 128x128: ~10 s of CPU per step on CPU
             continue
         acc, _, _ = lr.train_eval(sp.name, sp.kwargs, shape, dim=16, depth=sp.depth, steps=600, lr=5e-3, n_test=256)
         assert acc >= 0.95, (sp.name, acc)

@@ -13,6 +13,7 @@ from kernel_testutils import rel_err
 
 from signalkit.kernels import selective_scan
 from signalkit.kernels.selective_scan import selective_scan_chunked, selective_scan_reference
+from signalkit.kernels.selective_scan import chunked
 from signalkit.kernels.selective_scan.chunked import chunk_length
 
 NAMES = ("u", "delta", "A", "B", "C", "D", "z", "delta_bias")
@@ -86,6 +87,13 @@ def test_strong_decay_stays_finite_and_exact(dtype):
     t = make_inputs(2, 4, 4, 45, 2, "same", True, dtype, decay=30.0)
     t["delta"] = t["delta"].abs()
     assert_matches_reference(t, False, TOL[dtype], chunk=16)
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=["f64", "f32"])
+def test_batch_rows_in_blocks(monkeypatch, dtype):
+    monkeypatch.setattr(chunked, "BLOCK", 2 * 4 * 3 * 3)  # two batch rows per block: blocks of 2, 2, 1
+    t = make_inputs(5, 4, 3, 33, 2, None, True, dtype)
+    assert_matches_reference(t, True, TOL[dtype], chunk=11)
 
 
 def test_gradcheck_float64():
