@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
 import lightning as L
+import torch
 from torch.utils.data import DataLoader
 
+from signalkit.datamodules.samplers import resumable_loader
 from signalkit.errors import ConfigError
 
 
@@ -15,6 +18,11 @@ class StagedDataModule(L.LightningDataModule):
 
     Subclasses set ``datasets``, ``batch_size`` and ``num_workers`` in ``setup``/``__init__``,
     and override :meth:`collate_fn` when their items need a custom collation.
+
+    On one process the training loader is a :class:`~signalkit.datamodules.samplers.ResumableDataLoader`
+    (order from ``(seed, epoch)``, seed = ``PL_GLOBAL_SEED`` set by ``seed_everything``, else
+    torch's initial seed), so a checkpoint taken mid-epoch resumes with the remaining batches.
+    Under DDP, Lightning's ``DistributedSampler`` (also seeded by ``(seed, epoch)``) shuffles.
     """
 
     empty_hint = " (adjust data.split.fractions)"
@@ -27,6 +35,12 @@ class StagedDataModule(L.LightningDataModule):
         ds = self.datasets[stage]
         if len(ds) == 0:
             raise ConfigError(f"data.split: the {stage} split is empty{self.empty_hint}")
+        trainer = getattr(self, "trainer", None)
+        if shuffle and (trainer is None or trainer.world_size == 1):
+            seed = int(os.environ.get("PL_GLOBAL_SEED", torch.initial_seed()))
+            return resumable_loader(ds, batch_size=self.batch_size, seed=seed, num_workers=self.num_workers,
+                                    collate_fn=self.collate_fn(), persistent_workers=self.num_workers > 0,
+                                    drop_last=False)
         return DataLoader(ds, batch_size=self.batch_size, shuffle=shuffle, num_workers=self.num_workers,
                           collate_fn=self.collate_fn(), persistent_workers=self.num_workers > 0,
                           drop_last=False)

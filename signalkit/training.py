@@ -69,8 +69,14 @@ def build_task(cfg: DictConfig, dm) -> Any:
 
 
 def _callbacks(cfg: DictConfig, out: Path, config_dict: dict) -> list:
+    """Checkpoints (epoch end, and mid-epoch when configured), config and RNG savers, early stopping.
+
+    The first element is the epoch-end ``ModelCheckpoint`` (its ``best_model_path`` is tested).
+    """
     import lightning as L
-    from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
+    from lightning.pytorch.callbacks import EarlyStopping
+
+    from signalkit.checkpointing import SaveLoaderPosition, SaveRNG, checkpoint_callbacks
 
     class SaveConfig(L.Callback):
         """Store the resolved run config (plain data) inside every checkpoint."""
@@ -78,25 +84,8 @@ def _callbacks(cfg: DictConfig, out: Path, config_dict: dict) -> list:
         def on_save_checkpoint(self, trainer, pl_module, checkpoint) -> None:
             checkpoint["signalkit_config"] = config_dict
 
-    class SaveRNG(L.Callback):
-        """Keep torch's RNG state in checkpoints so a resumed run shuffles and drops out exactly as an
-        uninterrupted one (Lightning does not restore it; a ByteTensor loads with weights_only)."""
-
-        def on_save_checkpoint(self, trainer, pl_module, checkpoint) -> None:
-            checkpoint["signalkit_torch_rng"] = torch.get_rng_state()
-
-        def on_load_checkpoint(self, trainer, pl_module, checkpoint) -> None:
-            if isinstance(checkpoint.get("signalkit_torch_rng"), torch.Tensor):
-                torch.set_rng_state(checkpoint["signalkit_torch_rng"])
-
-    ck = cfg.callbacks.checkpoint
-    callbacks = [
-        ModelCheckpoint(dirpath=str(out / "checkpoints"), filename="epoch{epoch:03d}",
-                        auto_insert_metric_name=False, monitor=ck.monitor, mode=ck.mode,
-                        save_top_k=ck.save_top_k, save_last=ck.save_last),
-        SaveConfig(),
-        SaveRNG(),
-    ]
+    callbacks = [*checkpoint_callbacks(cfg.callbacks.checkpoint, out / "checkpoints"), SaveConfig(), SaveRNG(),
+                 SaveLoaderPosition()]
     es = cfg.callbacks.get("early_stopping")
     if es is not None and es.get("patience"):
         callbacks.append(EarlyStopping(monitor=es.monitor, mode=es.mode, patience=es.patience))
@@ -129,9 +118,14 @@ def _loggers(cfg: DictConfig, out: Path) -> list:
 def _trainer(cfg: DictConfig, out: Path, callbacks: list, loggers: list):
     import lightning as L
 
+    from signalkit.checkpointing import AtomicCheckpointIO
+
     kwargs = to_plain(cfg.trainer)
+    given = kwargs.pop("plugins", None) or []
+    plugins = [*([given] if isinstance(given, str) else given), AtomicCheckpointIO()]  # atomic checkpoint files
     try:
-        return L.Trainer(default_root_dir=str(out), callbacks=callbacks, logger=loggers or False, **kwargs)
+        return L.Trainer(default_root_dir=str(out), callbacks=callbacks, logger=loggers or False, plugins=plugins,
+                         **kwargs)
     except (TypeError, ValueError) as err:
         raise ConfigError(f"trainer: {err}") from None
 
