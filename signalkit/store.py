@@ -15,6 +15,7 @@ rebuilds everything.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -24,6 +25,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
+import dask
 import fsspec
 import numpy as np
 import xarray as xr
@@ -35,6 +37,7 @@ from signalkit.version import __version__
 
 SCHEMA_VERSION = 1
 _TARGET_CHUNK_BYTES = 1 << 19  # ~0.5 MB: a window read touches one or two chunks
+_LAZY_BLOCK_CHUNKS = 32  # store chunks per block when a lazy signal is written (~16 MB)
 
 
 def config_hash(modality: str, config: Mapping[str, Any]) -> str:
@@ -95,8 +98,18 @@ def _time_chunks(ds: xr.Dataset) -> dict:
     return enc
 
 
+def _is_lazy(ds: xr.Dataset) -> bool:
+    """Whether the signal is a dask array (a large file its reader streams) rather than in memory."""
+    return SIGNAL in ds and ds[SIGNAL].chunks is not None
+
+
 def write_recording(ds: xr.Dataset, store: str, group: str) -> None:
-    """Write one Recording as group ``group`` of ``store`` (signal chunked along time)."""
+    """Write one Recording as group ``group`` of ``store`` (signal chunked along time).
+
+    A lazy (dask) signal is written block by block, one block in memory at a time (blocks of
+    whole store chunks, ~16 MB); the store is the same as for the signal in memory.
+    """
+    lazy = _is_lazy(ds)
     ds = ds.copy()
     for name, coord in ds.coords.items():
         if coord.dtype.kind == "U":
@@ -105,10 +118,16 @@ def write_recording(ds: xr.Dataset, store: str, group: str) -> None:
         if var.dtype.kind == "U":
             ds[name] = var.astype(object)
     ds.attrs = json.loads(json.dumps(ds.attrs, default=_json_default))
-    with warnings.catch_warnings():  # zarr flags its string dtype as not yet in the v3 spec
-        warnings.simplefilter("ignore")
-        ds.to_zarr(store, group=group, mode="w", consolidated=False, zarr_format=3,
-                   encoding=_time_chunks(ds))
+    encoding = _time_chunks(ds)
+    if lazy and "time" in ds[SIGNAL].dims:  # dask blocks must be whole store chunks
+        axis = ds[SIGNAL].dims.index("time")
+        t_chunk, block = encoding[SIGNAL]["chunks"][axis], ds[SIGNAL].chunks[axis][0]
+        ds[SIGNAL] = ds[SIGNAL].chunk({"time": t_chunk * max(1, min(round(block / t_chunk), _LAZY_BLOCK_CHUNKS))})
+    # one block in memory at a time, read in this thread (MNE file handles are not shared across threads)
+    sync = dask.config.set(scheduler="synchronous") if lazy else contextlib.nullcontext()
+    with warnings.catch_warnings(), sync:
+        warnings.simplefilter("ignore")  # zarr flags its string dtype as not yet in the v3 spec
+        ds.to_zarr(store, group=group, mode="w", consolidated=False, zarr_format=3, encoding=encoding)
 
 
 def _json_default(value: Any) -> Any:
@@ -125,7 +144,9 @@ def _read_and_write(args: tuple) -> dict:
     from signalkit.io import read_recording
 
     rec = read_recording(path, modality, **reader_kwargs)
-    validate_recording(rec, modality, name=str(path))
+    # a lazy signal is checked here on its first sample; its reader checks each block as it is written
+    validate_recording(rec.isel(time=slice(0, 1)) if _is_lazy(rec) and "time" in rec.dims else rec, modality,
+                       name=str(path))
     write_recording(rec, tmp, rid)
     return _provenance(rec, path)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 import warnings
 from pathlib import Path
+from uuid import uuid4
 
 import mne
 import numpy as np
@@ -21,6 +22,7 @@ from signalkit.io.identity import parse_identity
 from signalkit.io.mne_preprocess import SensorPreprocess
 from signalkit.io.montage import canonical_names, montage_positions
 from signalkit.recording import (
+    SIGNAL,
     events_dataset,
     file_sha256,
     sensor_recording,
@@ -35,6 +37,9 @@ DEFAULT_PICKS = {
 }
 _IGNORED_ANNOTATIONS = ("bad", "edge")
 _READ_BLOCK = 1 << 20  # samples x channels read per block, bounds peak memory
+# a picked signal larger than this (as float32) is returned lazily (dask, read block by block when
+# written): ingest then streams the file instead of holding it in memory
+_STREAM_BYTES = 64 << 20
 
 
 def _probe_matlab(path: Path, timeout_s: float = 120.0) -> None:
@@ -180,6 +185,49 @@ def _read_data(raw: mne.io.BaseRaw, picks: np.ndarray) -> np.ndarray:
     return out
 
 
+class _RawBlocks:
+    """A lazy ``(C, T)`` float32 view of the picked channels of a Raw for ``dask.array.from_array``:
+    each slice is one ``raw.get_data(start, stop)``, checked for NaN/Inf (the check
+    ``validate_recording`` makes on an eager signal), errors raised as :class:`InputError`."""
+
+    def __init__(self, raw: mne.io.BaseRaw, picks: np.ndarray, path: Path):
+        self.raw, self.picks, self.path = raw, picks, path
+        self.shape = (len(picks), raw.n_times)
+        self.dtype = np.dtype(np.float32)
+        self.ndim = 2
+
+    def __getitem__(self, key) -> np.ndarray:
+        key = key if isinstance(key, tuple) else (key,)
+        rows, cols = (*key, slice(None))[:2]
+        if not isinstance(cols, slice):
+            return self[rows, :][:, cols]
+        start, stop, step = cols.indices(self.shape[1])
+        picks = self.picks[rows] if isinstance(rows, slice) else np.atleast_1d(self.picks[rows])
+        if stop <= start or len(picks) == 0:
+            out = np.empty((len(picks), 0), dtype=np.float32)
+        else:
+            try:
+                out = self.raw.get_data(picks=picks, start=start, stop=stop, verbose="error").astype(np.float32)
+            except Exception as err:
+                msg = str(err).splitlines()[0][:200] if str(err) else type(err).__name__
+                raise InputError(f"{self.path}: cannot read the file ({type(err).__name__}: {msg})") from None
+            bad = ~np.isfinite(out).all(axis=1)
+            if bad.any():
+                names = [self.raw.ch_names[i] for i in picks[bad][:5]]
+                raise InputError(f"{self.path}: NaN or Inf in the signal of channel(s) {', '.join(names)}")
+        out = out[:, ::step] if step != 1 else out
+        return out if isinstance(rows, slice) or np.ndim(rows) else out[0]
+
+
+def _lazy_data(raw: mne.io.BaseRaw, picks: np.ndarray, path: Path):
+    """``(C, T)`` float32 dask array read from ``raw`` in blocks of ~``_READ_BLOCK`` values."""
+    import dask.array as da
+
+    step = max(1, _READ_BLOCK // max(1, len(picks)))
+    return da.from_array(_RawBlocks(raw, picks, path), chunks=(len(picks), step), asarray=False,
+                         meta=np.empty((0, 0), dtype=np.float32), name=f"raw-{path.name}-{uuid4().hex[:8]}")
+
+
 def read_sensor(
     path: str | Path,
     *,
@@ -203,6 +251,13 @@ def read_sensor(
         events: ``{"source": "auto"|"annotations"|"stim"|"none", "stim_channel": name}``.
         subject_pattern: regex with named groups ``subject``/``session``/``run``.
         ieeg_type: type given to channels an iEEG file declares as EEG (EDF has no iEEG type).
+
+    Memory: the file is opened with ``preload=False``. A signal larger than ``_STREAM_BYTES``
+    (64 MB as float32) comes back lazily, as a dask array read block by block with
+    ``raw.get_data(start, stop)`` when it is computed or written (``signalkit ingest`` streams
+    it into the store chunk by chunk; the values are those of the eager read). Preprocessing
+    (band-pass, notch, resample, re-reference) runs MNE on the whole recording, which must then
+    be loaded as float64 (8 bytes x channels x samples): a warning says so for large files.
     """
     path = Path(path)
     if modality not in DEFAULT_PICKS:
@@ -224,12 +279,17 @@ def read_sensor(
             raise InputError(
                 f"{path}: no channels of type {', '.join(wanted)} (file has {', '.join(sorted(set(raw.get_channel_types())))})"
             )
+        if not prep.is_identity and 8 * len(raw.ch_names) * raw.n_times > _STREAM_BYTES:
+            warnings.warn(f"{path}: preprocessing loads the whole recording into memory "
+                          f"({8 * len(raw.ch_names) * raw.n_times / 1e9:.2f} GB as float64; MNE filters need "
+                          "it); ingest without preprocess streams it instead", UserWarning, stacklevel=2)
         raw = prep.apply(raw)
         pick_idx = np.array([raw.ch_names.index(n) for n in np.asarray(raw.ch_names)[pick_idx]], dtype=int)
-        data = _read_data(raw, pick_idx)
+        lazy = 4 * len(pick_idx) * raw.n_times > _STREAM_BYTES
+        data = _lazy_data(raw, pick_idx, path) if lazy else _read_data(raw, pick_idx)
         ident = parse_identity(path, subject_pattern)
         rec = sensor_recording(
-            data,
+            np.empty((len(pick_idx), 0), np.float32) if lazy else data,
             sfreq=raw.info["sfreq"],
             ch_names=[raw.ch_names[i] for i in pick_idx],
             ch_types=raw.get_channel_types(picks=pick_idx),
@@ -241,10 +301,13 @@ def read_sensor(
             attrs={"modality": modality},
             **ident,
         )
+        if lazy:  # sensor_recording makes a numpy array of its data: put the lazy signal in afterwards
+            rec[SIGNAL] = (("channel", "time"), data)
     except (ConfigError, InputError):
         raise
     except Exception as err:  # a corrupt header or data block can surface anywhere in MNE
         msg = str(err).splitlines()[0][:200] if str(err) else type(err).__name__
         raise InputError(f"{path}: cannot read the file ({type(err).__name__}: {msg})") from None
-    validate_recording(rec, modality, name=str(path))
+    # a lazy signal is checked here on its first sample, and block by block as it is read
+    validate_recording(rec.isel(time=slice(0, 1)) if lazy else rec, modality, name=str(path))
     return rec
