@@ -119,7 +119,8 @@ def one_run(ds, collate, workers: int, seed: int, min_windows: int) -> dict:
     the rest of that first epoch is a warm-up (file cache, memory maps, workers' imports), untimed.
     Then whole shuffled epochs are timed until at least ``min_windows`` windows have been read
     (persistent workers: no process start inside the timed part). Returns ``first`` and windows
-    per wall second (``wps``) and per CPU second of this process (``cps``, meaningful with 0 workers).
+    per wall second (``wps``) and per CPU second of this process plus its workers (``cps``: the
+    measure that load from other jobs on a shared machine disturbs least).
     """
     t0 = time.perf_counter()
     loader = _loader(ds, collate, workers, seed)
@@ -128,13 +129,26 @@ def one_run(ds, collate, workers: int, seed: int, min_windows: int) -> dict:
     first = time.perf_counter() - t0
     for batch in it:  # warm-up: the rest of the first epoch
         n_first += _count(batch)
-    n, t, c = 0, time.perf_counter(), time.process_time()
+    pids = [w.pid for w in getattr(it, "_workers", [])]  # idle between epochs (persistent workers)
+    n, t, c, w0 = 0, time.perf_counter(), time.process_time(), _cpu_of(pids)
     while n < min_windows:
         for batch in loader:
             n += _count(batch)
-    wall, cpu = time.perf_counter() - t, time.process_time() - c
+    wall, cpu = time.perf_counter() - t, time.process_time() - c + _cpu_of(pids) - w0
     del it, loader  # shuts the persistent workers down
     return {"first": first, "wps": n / wall, "cps": n / max(cpu, 1e-9), "n": n}
+
+
+def _cpu_of(pids: list[int]) -> float:
+    """CPU seconds (user + system) used so far by the processes ``pids`` (Linux ``/proc``)."""
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def access_table(makers: dict, workers_list: list[int], reps: int, min_windows: int) -> tuple[str, dict]:
@@ -175,15 +189,15 @@ def access_table(makers: dict, workers_list: list[int], reps: int, min_windows: 
             continue
         for w in workers_list:
             m = med[name][w]
-            cps = m["cps"] if w == 0 else None
+            cps = m["cps"]
             spread = f"{min(r[w]['wps']):.0f}-{max(r[w]['wps']):.0f}"
             rows.append([name, r["n"], w, f"{r['build_s']:.2f}", f"{m['first'] * 1000:.0f}",
                          r[w]["timed"], f"{m['wps']:.0f}", spread,
                          ratio(m["wps"], lazy[w]["wps"]) if lazy else "-",
                          ratio(m["wps"], pre[w]["wps"]) if pre else "-",
                          f"{cps:.0f}" if cps else "-",
-                         ratio(cps, lazy[0]["cps"]) if cps and lazy else "-",
-                         ratio(cps, pre[0]["cps"]) if cps and pre else "-"])
+                         ratio(cps, lazy[w]["cps"]) if cps and lazy else "-",
+                         ratio(cps, pre[w]["cps"]) if cps and pre else "-"])
     header = ["method", "windows", "workers", "build s", "first batch ms", "timed windows / run",
               "windows/s (median)", "range", "vs bd lazy", "vs bd preload", "windows/CPU-s",
               "CPU vs bd lazy", "CPU vs bd preload"]
@@ -202,7 +216,9 @@ def import_table(reps: int) -> str:
     return md_table(["statement", f"median s ({reps} fresh processes)", "vs braindecode"], rows)
 
 
-def run(args: argparse.Namespace) -> str:
+def run(args: argparse.Namespace, emit=lambda text: None) -> str:
+    """All tables as markdown; ``emit`` gets each part as soon as it is measured (so that a run
+    stopped at a time limit still leaves its finished tables)."""
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(1)
@@ -215,6 +231,7 @@ def run(args: argparse.Namespace) -> str:
         ing, store = ingest_rows(files, out / label.replace(" ", "_"), [1, 2] if len(files) > 1 else [1])
         parts.append(f"**{label}** ({len(files)} EDF files)\n\n"
                      + md_table(["ingest", "files", "MB (EDF)", "s", "MB/s"], ing))
+        emit(parts[-1])
         makers = {
             "signalkit lazy (zarr)": lambda s=store, e=events: signalkit_dataset(s, e, False),
             "signalkit preload": lambda s=store, e=events: signalkit_dataset(s, e, True),
@@ -224,7 +241,9 @@ def run(args: argparse.Namespace) -> str:
             makers["braindecode preload"] = lambda f=files, e=events: braindecode_dataset(f, e, True)
         table, _ = access_table(makers, args.workers, args.reps, args.min_windows)
         parts.append(table)
+        emit(parts[-1])
     parts.append(import_table(args.import_reps))
+    emit(parts[-1])
     note = (f"Window access, every method alike: shuffled DataLoader (seeded RandomSampler), batch {BATCH}, "
             f"{WINDOW_S:g} s windows, persistent workers. Each run makes a fresh loader: *first batch* is "
             "the time from DataLoader creation to the first batch (worker start-up included); the rest of "
@@ -232,12 +251,14 @@ def run(args: argparse.Namespace) -> str:
             f"windows or {EPOCHS_MAX} epochs, whichever comes first (*timed windows / run*): steady-state access, "
             "no process start inside. "
             f"Median (and range) of {args.reps} runs per method, interleaved round robin so that all "
-            "suffer the same load from other jobs. windows/CPU-s: windows per second of this process's CPU "
-            "time (workers 0 only; with workers the reading happens in other processes). bd = braindecode; "
+            "suffer the same load from other jobs. windows/CPU-s: timed windows per CPU second of the main "
+            "process and its DataLoader workers together (user + system; less disturbed by other jobs than "
+            "wall clock on a shared machine). bd = braindecode; "
             "build s: index/windows construction (signalkit: from the store; braindecode: from the EDF "
             "files, incl. reading them when preloaded). Wall clock on a shared machine.")
     if not peers:
         note += " braindecode is not importable in this Python: signalkit rows only."
+    emit(note)
     return "\n\n".join(parts + [note])
 
 
@@ -257,7 +278,7 @@ def main(argv: list[str] | None = None) -> None:
         args.reps, args.min_windows, args.import_reps = 3, 5000, 3
     if not have("braindecode") and BENCH_PYTHON.exists():
         print(f"(hint: run with {BENCH_PYTHON} to include braindecode)")
-    print(run(args))
+    run(args, emit=lambda text: print(text + "\n", flush=True))
 
 
 if __name__ == "__main__":

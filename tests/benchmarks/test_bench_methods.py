@@ -3,13 +3,14 @@
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from benchmarks.data_path import BATCH, one_run  # noqa: E402
-from benchmarks.decoding_quality import EpochClock  # noqa: E402
+from benchmarks.data_path import BATCH, _cpu_of, one_run  # noqa: E402
+from benchmarks.decoding_quality import EpochClock, splits  # noqa: E402
 
 
 class Counting(torch.utils.data.Dataset):
@@ -35,6 +36,17 @@ def test_one_run_times_whole_epochs_after_a_warm_up_epoch():
     assert BATCH == 64
 
 
+def test_cpu_of_reads_a_process_cpu_time():
+    import os
+    import time
+
+    before, t = _cpu_of([os.getpid()]), time.process_time()
+    while time.process_time() - t < 0.15:
+        pass
+    assert _cpu_of([os.getpid()]) - before == pytest.approx(0.15, abs=0.06)
+    assert _cpu_of([2**22 + 12345]) == 0.0  # no such process
+
+
 def test_epoch_clock_refuses_runs_without_optimiser_steps():
     clock = EpochClock()
     for steps in (3, 3, 2):
@@ -49,3 +61,17 @@ def test_epoch_clock_refuses_runs_without_optimiser_steps():
     empty.end()  # an epoch whose every batch was dropped (drop_last with < batch_size windows)
     with pytest.raises(RuntimeError, match="never took an optimiser step"):
         empty.summary()
+
+
+def test_decoding_splits():
+    subject = np.repeat(["a", "b", "c"], 8)
+    y = np.tile([0, 1], 12)
+    data = {"x": np.zeros((24, 2, 4)), "y": y, "subject": subject}
+    ((tr, te),) = splits(data, "within", folds=3, seed=0)  # one model on every subject's first half
+    assert len(tr) == len(te) == 12 and not set(tr) & set(te)
+    for s in "abc":
+        assert (subject[tr] == s).sum() == 4 and (y[tr][subject[tr] == s] == 1).sum() == 2
+    ((tr, te),) = splits(data, "cross", folds=3, seed=0)
+    assert set(subject[te]) == {"c"} and set(subject[tr]) == {"a", "b"}
+    folds = splits(data, "kfold", folds=3, seed=0)
+    assert sorted(np.concatenate([te for _, te in folds]).tolist()) == list(range(24))
