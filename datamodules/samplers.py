@@ -79,7 +79,9 @@ class ResumableDataLoader(DataLoader):
         # a generator: nothing runs until the first batch is asked for, i.e. after Lightning's
         # set_epoch, so the sampler (and worker prefetch) sees the epoch being iterated
         sampler = self.sampler
-        assert isinstance(sampler, EpochShuffleSampler), "ResumableDataLoader needs an EpochShuffleSampler"
+        if not isinstance(sampler, EpochShuffleSampler):  # Lightning swapped it (overfit_batches): plain loader
+            yield from super().__iter__()
+            return
         resume, self._resume = self._resume, None
         skip = 0
         if resume is not None and int(resume["epoch"]) == sampler.epoch:
@@ -95,10 +97,14 @@ class ResumableDataLoader(DataLoader):
             yield batch
 
     def state_dict(self) -> dict[str, Any]:
+        if not isinstance(self.sampler, EpochShuffleSampler):
+            return {}
         start = self._epoch_start or {"epoch": self.sampler.epoch, "seed": self.sampler.seed, "generator": None}
         return {**start, "batches": int(self._batches)}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        if not state or not isinstance(self.sampler, EpochShuffleSampler):
+            return
         self.sampler.seed = int(state["seed"])  # the interrupted run's order, whatever this process seeded
         self.sampler.set_epoch(int(state["epoch"]))
         self._resume = dict(state)

@@ -57,3 +57,14 @@ def test_state_of_another_epoch_is_not_applied():
     loader.load_state_dict({"epoch": 0, "seed": 11, "batches": 6, "generator": None})
     loader.sampler.set_epoch(1)  # the checkpoint was taken at the end of epoch 0
     assert len(_ids(loader)) == 6 and isinstance(loader.sampler, EpochShuffleSampler)
+
+
+def test_loader_with_a_replaced_sampler_is_a_plain_loader():
+    """Lightning rebuilds the loader with a SequentialSampler for ``overfit_batches``."""
+    from torch.utils.data import SequentialSampler
+
+    ds = TensorDataset(torch.arange(10))
+    loader = ResumableDataLoader(ds, batch_size=4, sampler=SequentialSampler(ds))
+    assert _ids(loader) == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]] and loader.state_dict() == {}
+    loader.load_state_dict({})
+    assert len(_ids(loader)) == 3
