@@ -232,7 +232,9 @@ def splits(data: dict, kind: str, folds: int, seed: int) -> list[tuple[np.ndarra
     return [(tr, te) for tr, te in skf.split(data["x"], data["y"])]
 
 
-def run(args: argparse.Namespace) -> str:
+def run(args: argparse.Namespace, emit=lambda line: None) -> str:
+    """The results table and its note as markdown; ``emit`` gets the table line by line as each
+    split finishes (a run stopped at a time limit still leaves a valid, partial table)."""
     import mne
 
     mne.set_log_level("ERROR")
@@ -247,6 +249,8 @@ def run(args: argparse.Namespace) -> str:
         cases.append((f"EEGMMIDB S001R03 T1/T2, {args.folds}-fold", real, "kfold"))
     rows, skipped = [], []
     fits = methods()
+    header = ["data / split", "method", "n", "train windows", "balanced accuracy", "steps / epoch", "CPU s / epoch"]
+    emit(md_table(header, []))
     for label, data, kind in cases:
         runs = {name: {"acc": [], "secs": [], "steps": []} for name in fits}
         for seed in range(args.seeds):
@@ -269,6 +273,7 @@ def run(args: argparse.Namespace) -> str:
                          mean_std(r["acc"]) if r["acc"] else "skipped (time budget)",
                          f"{np.mean(r['steps']):.3g}" if r["steps"] else "-",
                          f"{np.mean(r['secs']):.3g}" if r["secs"] else "-"])
+            emit(md_table(header, rows[-1:]).splitlines()[-1])
     note = (f"Balanced accuracy, mean ± std over {args.seeds} seed(s) x folds (n = runs); chance 0.5. "
             f"Synthetic: {args.subjects} subjects x {args.trials} trials per class, 19 channels, 160 Hz, "
             f"{len(synth['y'])} windows. Deep models: {args.epochs} epochs, batch {args.batch} (the last partial "
@@ -278,9 +283,10 @@ def run(args: argparse.Namespace) -> str:
     if REAL_EDF.exists():
         note += (f" EEGMMIDB S001R03 has {len(real['y'])} T1/T2 windows in all: a smoke test for deep models "
                  "(a few training windows per fold), not a comparison.")
-    if skipped:
-        note += " Deep-model runs skipped (over the time budget): " + "; ".join(skipped) + "."
-    header = ["data / split", "method", "n", "train windows", "balanced accuracy", "steps / epoch", "CPU s / epoch"]
+    partial = [f"{r[0]} / {r[1]}" for r in rows if r[1] in DEEP and 0 < r[2] < max(x[2] for x in rows if x[0] == r[0])]
+    if skipped or partial:
+        note += " Deep-model runs skipped (over the time budget): " + "; ".join(skipped + [f"{p} (some folds)" for p in partial]) + "."
+    emit("\n" + note)
     return md_table(header, rows) + "\n\n" + note
 
 
@@ -300,7 +306,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.quick:
         args.subjects, args.trials, args.seeds, args.epochs, args.batch, args.folds = 3, 30, 1, 15, 16, 3
         args.budget = min(args.budget, 240.0)
-    print(run(args))
+    run(args, emit=lambda line: print(line, flush=True))
 
 
 if __name__ == "__main__":
