@@ -159,9 +159,10 @@ def run_train(cfg: DictConfig) -> dict[str, float]:
         ckpt = str(out / "checkpoints" / "last.ckpt")
     if ckpt and not Path(str(ckpt)).exists():
         raise ConfigError(f"ckpt_path: no checkpoint at {ckpt}")
-    start = time.time()
+    start, cpu_start = time.time(), time.process_time()
     trainer.fit(task, datamodule=dm, ckpt_path=ckpt)
-    metrics = {"train/seconds": time.time() - start, "train/epochs": float(trainer.current_epoch)}
+    metrics = {"train/seconds": time.time() - start, "train/cpu_seconds": time.process_time() - cpu_start,
+               "train/epochs": float(trainer.current_epoch)}
     metrics.update({k: v for k, v in _scalars(trainer.callback_metrics).items() if k.startswith("val/")})
     if cfg.get("test", True):
         best = callbacks[0].best_model_path or None
