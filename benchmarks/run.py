@@ -47,7 +47,11 @@ def jobs() -> list[Job]:
         Job("Data path: ingest, window access, import time (vs braindecode)",
             ["-m", "benchmarks.data_path", "--quick", "--montage", "19", "--out", f"{d}/data_path"],
             ["-m", "benchmarks.data_path", "--montage", "64", "--out", f"{d}/data_path"], 300, 1800, peers=True,
-            notes=["Where signalkit loses: with 2 DataLoader workers it stays under the 10x-braindecode-lazy target (about 4x): handing each batch from a worker to the main process (shared memory, file descriptors) costs several times signalkit's memmap read itself, while braindecode's lazy reads are slow enough for workers to pay off. With 0 workers it is about 20x."]),
+            notes=['Where signalkit loses: with 2 DataLoader workers it stays under the 10x-braindecode-lazy'
+                   ' target (about 4x): handing each batch from a worker to the main process (shared memory,'
+                   " file descriptors) costs several times signalkit's memmap read itself, while "
+                   "braindecode's lazy reads are slow enough for workers to pay off. With 0 workers it is "
+                   'about 20x.']),
         Job("Training step speed and memory, CPU (vs braindecode)",
             ["-m", "benchmarks.training_speed", "--quick", "--families", "large_kernel", "afno", "hyena", "ssm",
              "--timeout", "90"],
@@ -56,7 +60,10 @@ def jobs() -> list[Job]:
         Job("Decoding quality (vs braindecode, CSP+LDA, tangent space)",
             ["-m", "benchmarks.decoding_quality", "--quick", "--budget", "150", "--out", f"{d}/decoding"],
             ["-m", "benchmarks.decoding_quality", "--out", f"{d}/decoding"], 300, 7200, peers=True,
-            notes=["Where signalkit loses: training CPU time per epoch. Its eeg_decoder (one token row per channel, large-kernel blocks over the channel x time grid) costs several times braindecode's compact CNNs per step (see the training-step section); it is more accurate on the synthetic splits at the same number of epochs."]),
+            notes=['Where signalkit loses: training CPU time per epoch. Its eeg_decoder (one token row per '
+                   'channel, large-kernel blocks over the channel x time grid) costs several times '
+                   "braindecode's compact CNNs per step (see the training-step section); it is more accurate"
+                   ' on the synthetic splits at the same number of epochs.']),
         Job("Kernels (GPU)", ["benchmarks/kernels.py", "--quick", "--dtype", "float32"],
             ["benchmarks/kernels.py"], 60, 1800),
         Job("Backbone scaling with sequence length",
