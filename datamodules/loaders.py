@@ -7,10 +7,27 @@ from collections.abc import Callable
 
 import lightning as L
 import torch
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, Dataset
 
 from signalkit.datamodules.samplers import resumable_loader
 from signalkit.errors import ConfigError
+
+
+def stage_loader(dm: L.LightningDataModule, ds: Dataset, shuffle: bool, collate_fn: Callable | None) -> DataLoader:
+    """The loader of one split of ``dm`` (which has ``batch_size`` and ``num_workers``).
+
+    Shuffled training on one process gets a :func:`resumable_loader` (order from ``(seed,
+    epoch)``, seed = ``PL_GLOBAL_SEED`` set by ``seed_everything``, else torch's initial seed), so
+    a checkpoint taken mid-epoch resumes with the remaining batches; otherwise a plain DataLoader
+    (under DDP Lightning puts in its ``DistributedSampler``).
+    """
+    trainer = getattr(dm, "trainer", None)
+    if shuffle and (trainer is None or trainer.world_size == 1):
+        seed = int(os.environ.get("PL_GLOBAL_SEED", torch.initial_seed()))
+        return resumable_loader(ds, batch_size=dm.batch_size, seed=seed, num_workers=dm.num_workers,
+                                collate_fn=collate_fn, persistent_workers=dm.num_workers > 0, drop_last=False)
+    return DataLoader(ds, batch_size=dm.batch_size, shuffle=shuffle, num_workers=dm.num_workers,
+                      collate_fn=collate_fn, persistent_workers=dm.num_workers > 0, drop_last=False)
 
 
 class StagedDataModule(L.LightningDataModule):
@@ -35,15 +52,7 @@ class StagedDataModule(L.LightningDataModule):
         ds = self.datasets[stage]
         if len(ds) == 0:
             raise ConfigError(f"data.split: the {stage} split is empty{self.empty_hint}")
-        trainer = getattr(self, "trainer", None)
-        if shuffle and (trainer is None or trainer.world_size == 1):
-            seed = int(os.environ.get("PL_GLOBAL_SEED", torch.initial_seed()))
-            return resumable_loader(ds, batch_size=self.batch_size, seed=seed, num_workers=self.num_workers,
-                                    collate_fn=self.collate_fn(), persistent_workers=self.num_workers > 0,
-                                    drop_last=False)
-        return DataLoader(ds, batch_size=self.batch_size, shuffle=shuffle, num_workers=self.num_workers,
-                          collate_fn=self.collate_fn(), persistent_workers=self.num_workers > 0,
-                          drop_last=False)
+        return stage_loader(self, ds, shuffle, self.collate_fn())
 
     def train_dataloader(self) -> DataLoader:
         return self._loader("train", shuffle=True)

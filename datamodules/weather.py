@@ -18,6 +18,7 @@ import lightning as L
 import numpy as np
 from torch.utils.data import DataLoader
 
+from signalkit.datamodules.loaders import stage_loader
 from signalkit.datamodules.weather_windows import (
     NS_PER_HOUR,
     CollateFields,
@@ -195,10 +196,7 @@ class WeatherDataModule(L.LightningDataModule):
     # --------------------------------------------------------- dataloaders
     def _loader(self, stage: str, shuffle: bool) -> DataLoader:
         self.setup()
-        ds = self.datasets[stage]
-        return DataLoader(ds, batch_size=self.batch_size, shuffle=shuffle, num_workers=self.num_workers,
-                          collate_fn=CollateFields(self.lat, self.lon, self.mask),
-                          persistent_workers=self.num_workers > 0, drop_last=False)
+        return stage_loader(self, self.datasets[stage], shuffle, CollateFields(self.lat, self.lon, self.mask))
 
     def train_dataloader(self) -> DataLoader:
         return self._loader("train", True)
