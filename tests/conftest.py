@@ -32,6 +32,7 @@ def sample_data() -> Path:
     return path
 
 
+
 def pytest_collection_modifyitems(config, items):
     has_cuda = torch.cuda.is_available()
     for item in items:

@@ -5,24 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import torch
 
+from tests.support import one_torch_thread, sample_subdir
 
 
 @pytest.fixture(scope="session")
 def fmri_sample(sample_data) -> Path:
     """The fMRI folder of the real sample data (``sample_data`` is in tests/conftest.py)."""
-    if not (sample_data / "fmri").is_dir():
-        pytest.skip("sample data not found (set SIGNALKIT_SAMPLE_DATA)")
-    return sample_data / "fmri"
+    return sample_subdir(sample_data, "fmri")
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+_one_thread = pytest.fixture(autouse=True)(one_torch_thread)
 
 
 @pytest.fixture(scope="session")

@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import matplotlib
 import pytest
-import torch
+
+from tests.support import one_torch_thread
 
 matplotlib.use("Agg")
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+_one_thread = pytest.fixture(autouse=True)(one_torch_thread)
 
 
 def save(fig, path) -> None:

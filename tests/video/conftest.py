@@ -6,24 +6,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
+from tests.support import one_torch_thread, sample_subdir
 
 
 @pytest.fixture(scope="session")
 def video_data(sample_data) -> Path:
     """The video folder of the real sample data (``sample_data`` is in tests/conftest.py)."""
-    if not (sample_data / "video").is_dir():
-        pytest.skip("sample data (../shared/data/video) not available")
-    return sample_data / "video"
+    return sample_subdir(sample_data, "video")
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+_one_thread = pytest.fixture(autouse=True)(one_torch_thread)
 
 
 def write_ffv1(path: Path, frames: np.ndarray, fps: int = 10) -> None:

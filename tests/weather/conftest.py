@@ -7,25 +7,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 import xarray as xr
 
+from tests.support import one_torch_thread, sample_subdir
 
 
 @pytest.fixture(scope="session")
 def weather_data(sample_data) -> Path:
     """The weather folder of the real sample data (``sample_data`` is in tests/conftest.py)."""
-    if not (sample_data / "weather").is_dir():
-        pytest.skip("sample data (../shared/data/weather) not available")
-    return sample_data / "weather"
+    return sample_subdir(sample_data, "weather")
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+_one_thread = pytest.fixture(autouse=True)(one_torch_thread)
 
 
 def advecting_field(n_times: int = 240, n_lat: int = 8, n_lon: int = 12, seed: int = 0) -> np.ndarray:
