@@ -76,8 +76,9 @@ def main(argv: list[str] | None = None) -> int:
     clim = np.stack([xf[train & (hours == h)].mean(0) for h in range(24)])
     L = args.lead
 
-    def design(sel: np.ndarray, history: bool) -> tuple[list[int], np.ndarray, np.ndarray]:
-        idx = [i for i in range(24 if history else 0, len(x) - L) if sel[i] and sel[i + L]]
+    def design(sel: np.ndarray) -> tuple[list[int], np.ndarray, np.ndarray]:
+        """Init times in ``sel`` (with 24 h of history and their target in ``sel``), features, changes."""
+        idx = [i for i in range(24, len(x) - L) if sel[i] and sel[i + L]]
         X = np.concatenate([features(xf, clim, hours, land, i, L, args.k) for i in idx])
         Y = np.concatenate([(xf[i + L] - xf[i])[land] for i in idx])
         return idx, X, Y
@@ -92,10 +93,10 @@ def main(argv: list[str] | None = None) -> int:
         se = [(((xf[i][land] + pred_change(i) - xf[i + L][land]) ** 2) * w).sum() for i in test_idx]
         return float(np.sqrt(np.mean(se)))
 
-    test_idx, Xte, Yte = design(test, history=True)  # the first test inits look back into validation days
+    test_idx, Xte, Yte = design(test)  # the first test inits look back into the validation days
     n = int(land.sum())
     rows = {i: Xte[j * n:(j + 1) * n] for j, i in enumerate(test_idx)}
-    _, Xtr, Ytr = design(train, history=True)
+    _, Xtr, Ytr = design(train)
     persistence = score(lambda i: 0.0)
     results = {
         "persistence": persistence,

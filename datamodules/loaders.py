@@ -36,10 +36,8 @@ class StagedDataModule(L.LightningDataModule):
     Subclasses set ``datasets``, ``batch_size`` and ``num_workers`` in ``setup``/``__init__``,
     and override :meth:`collate_fn` when their items need a custom collation.
 
-    On one process the training loader is a :class:`~signalkit.datamodules.samplers.ResumableDataLoader`
-    (order from ``(seed, epoch)``, seed = ``PL_GLOBAL_SEED`` set by ``seed_everything``, else
-    torch's initial seed), so a checkpoint taken mid-epoch resumes with the remaining batches.
-    Under DDP, Lightning's ``DistributedSampler`` (also seeded by ``(seed, epoch)``) shuffles.
+    Loaders come from :func:`stage_loader` (resumable shuffled training on one process); under
+    DDP, Lightning's ``DistributedSampler`` (also seeded by ``(seed, epoch)``) shuffles.
     """
 
     empty_hint = " (adjust data.split.fractions)"
