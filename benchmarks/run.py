@@ -39,6 +39,16 @@ class Job:
     peers: bool = False  # needs the peers' environment
     why_not: str = ""  # shown when the mode has no command
     notes: list[str] = field(default_factory=list)
+    recorded: tuple[str, ...] = ()  # headings (prefixes) of RECORDED.md sections shown when not run
+
+
+def recorded_sections(prefixes: tuple[str, ...], path: Path = ROOT / "benchmarks" / "RECORDED.md") -> str:
+    """The ``## `` sections of RECORDED.md whose heading starts with one of ``prefixes``, as ``###``."""
+    if not prefixes or not path.exists():
+        return ""
+    parts = path.read_text().split("\n## ")[1:]
+    found = [part for part in parts if part.startswith(prefixes)]
+    return "\n\n".join("### " + part.strip() for part in found)
 
 
 def jobs() -> list[Job]:
@@ -71,17 +81,20 @@ def jobs() -> list[Job]:
              "--families", "large_kernel", "afno", "hyena", "ssm", "attention", "--timeout", "30"],
             ["benchmarks/scaling.py"], 90, 3600),
         Job("Long-range delayed XOR", None, ["benchmarks/long_range.py", "--small"], 0, 3600,
-            why_not="trains every backbone for minutes"),
+            why_not="trains every backbone for minutes", recorded=("Backbones: long-range",)),
         Job("Transfer: pretraining then fine-tuning on another montage", None,
             ["benchmarks/transfer.py", "--out", f"{d}/transfer"], 0, 7200,
-            why_not="pretraining + fine-tuning runs take several minutes even with --quick"),
+            why_not="pretraining + fine-tuning runs take several minutes even with --quick",
+            recorded=("Pretraining transfer",)),
         Job("fMRI", None, ["benchmarks/fmri.py", "--out", f"{d}/fmri", "--data", DATA], 0, 3600,
-            why_not="trains three fMRI models"),
+            why_not="trains three fMRI models", recorded=("fMRI",)),
         Job("Weather", None, ["benchmarks/weather.py", "--out", f"{d}/weather",
-                              "--data", f"{DATA}/weather"], 0, 3600, why_not="trains a weather model"),
+                              "--data", f"{DATA}/weather"], 0, 3600, why_not="trains a weather model",
+            recorded=("Weather",)),
         Job("Video (Moving MNIST)", None,
             ["benchmarks/video.py", "--digits", f"{DATA}/video/mnist_test_images_10k.npz", "--minutes", "8",
-             "--out", f"{d}/video"], 0, 3600, why_not="trains each model for minutes of CPU time"),
+             "--out", f"{d}/video"], 0, 3600, why_not="trains each model for minutes of CPU time",
+            recorded=("Video",)),
     ]
 
 
@@ -147,8 +160,10 @@ def main(argv: list[str] | None = None) -> None:
         cmd = job.quick if quick else job.full
         if cmd is None:
             summary.append([job.title, "not run", f"--quick: {job.why_not}; `make bench` runs it"])
+            last = recorded_sections(job.recorded)
             sections.append(f"## {job.title}\n\nNot run in `--quick` ({job.why_not}); `make bench` runs "
-                            f"`python {' '.join(job.full or [])}`.")
+                            f"`python {' '.join(job.full or [])}`."
+                            + (f" Last recorded run (from `benchmarks/RECORDED.md`):\n\n{last}" if last else ""))
             continue
         left = budget - (time.monotonic() - start)
         limit = min(job.quick_limit if quick else job.full_limit, left)

@@ -24,3 +24,14 @@ def test_mean_std_population():
     assert mean_std([0.5, 0.7]) == "0.600 ± 0.100"
     assert mean_std([0.8]) == "0.800 ± 0.000"
     assert mean_std([]) == "-"
+
+
+def test_recorded_sections_picks_sections_by_heading(tmp_path):
+    from benchmarks.run import recorded_sections
+
+    md = tmp_path / "RECORDED.md"
+    md.write_text("# Recorded\n\nintro\n\n## Video: MNIST (cmd)\n\n| a |\n|---|\n| 1 |\n\n## Weather (cmd)\n\nrmse 0.77\n")
+    assert recorded_sections(("Weather",), md) == "### Weather (cmd)\n\nrmse 0.77"
+    both = recorded_sections(("Video", "Weather"), md)
+    assert both.startswith("### Video: MNIST (cmd)\n\n| a |") and both.endswith("rmse 0.77")
+    assert recorded_sections((), md) == "" and recorded_sections(("fMRI",), md) == ""
