@@ -57,11 +57,12 @@ def jobs() -> list[Job]:
         Job("Data path: ingest, window access, import time (vs braindecode)",
             ["-m", "benchmarks.data_path", "--quick", "--montage", "19", "--out", f"{d}/data_path"],
             ["-m", "benchmarks.data_path", "--montage", "64", "--out", f"{d}/data_path"], 300, 1800, peers=True,
-            notes=['Where signalkit loses: with 2 DataLoader workers it stays under the 10x-braindecode-lazy'
-                   ' target (about 4x): handing each batch from a worker to the main process (shared memory,'
-                   " file descriptors) costs several times signalkit's memmap read itself, while "
-                   "braindecode's lazy reads are slow enough for workers to pay off. With 0 workers it is "
-                   'about 20x.']),
+            notes=["With 2 DataLoader workers each worker builds its batches in a ring of shared-memory slots "
+                   "that it reuses (datamodules/shared_batches.py); the main process wraps a slot without a "
+                   "copy and frees it when the batch is dropped. A fresh shared segment per batch (PyTorch's "
+                   "default) cost about 2.5 ms per 3 MB batch, five times the read itself, and held signalkit "
+                   "to about 4x braindecode lazy with 2 workers. On the 15-window EEGMMIDB file one epoch is one "
+                   "batch, so loader start-up per epoch dominates there."]),
         Job("Training step speed and memory, CPU (vs braindecode)",
             ["-m", "benchmarks.training_speed", "--quick", "--families", "large_kernel", "afno", "hyena", "ssm",
              "--timeout", "90"],

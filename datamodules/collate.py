@@ -9,6 +9,8 @@ import numpy as np
 import torch
 from torch.utils.data import get_worker_info
 
+from signalkit.datamodules.shared_batches import slot_array, take_slot, ticket_state
+
 
 def collate_sensor(samples: Sequence[dict] | dict) -> dict:
     """Stack samples into a Batch, padding channels to the largest montage.
@@ -40,21 +42,26 @@ def collate_sensor(samples: Sequence[dict] | dict) -> dict:
     return batch
 
 
-def batch_array(shape: tuple[int, ...], zero: bool) -> tuple[torch.Tensor, np.ndarray]:
-    """A float32 batch tensor and its numpy view, to be filled in place.
+def batch_array(shape: tuple[int, ...], zero: bool) -> tuple[torch.Tensor, np.ndarray, tuple | None]:
+    """A float32 batch tensor, its numpy view and its shared-slot ticket, to be filled in place.
 
-    In a DataLoader worker the tensor lives in shared memory from the start (as
-    ``torch.utils.data.default_collate`` does), so sending it to the main process copies nothing.
+    In a DataLoader worker the tensor is a reused slot of the worker's shared-memory ring
+    (:mod:`~signalkit.datamodules.shared_batches`; the ticket names it), or, when no slot is free,
+    a fresh shared segment as ``torch.utils.data.default_collate`` makes (ticket None). Either
+    way, sending it to the main process copies nothing through the pipe.
     """
     if get_worker_info() is not None:
+        got = slot_array(shape, zero)
+        if got is not None:
+            return got
         numel = math.prod(shape)
         storage = torch.empty(0)._typed_storage()._new_shared(numel, device="cpu")
         out = torch.empty(0).new(storage).view(shape)
         if zero:
             out.zero_()
-        return out, out.numpy()
+        return out, out.numpy(), None
     arr = (np.zeros if zero else np.empty)(shape, dtype=np.float32)
-    return torch.from_numpy(arr), arr
+    return torch.from_numpy(arr), arr, None
 
 
 def _batch_from_worker(x: torch.Tensor, small: dict[str, np.ndarray]) -> dict:
@@ -63,12 +70,24 @@ def _batch_from_worker(x: torch.Tensor, small: dict[str, np.ndarray]) -> dict:
     return out
 
 
+def _batch_from_slot(slot_state: tuple, small: dict[str, np.ndarray]) -> dict:
+    return _batch_from_worker(take_slot(*slot_state), small)
+
+
 class WorkerBatch(dict):
-    """A Batch built in a DataLoader worker, pickled for the trip to the main process with ``x``
-    in shared memory and the small tensors (``pos``, ``ch_type``, ``ch_mask``, ``rec``, ``y``)
-    by value: one shared-memory segment per batch instead of one per tensor (each costs a file
-    descriptor hand-over, ~0.15 ms of the main process). Arrives as a plain ``dict`` of tensors.
+    """A Batch built in a DataLoader worker, pickled for the trip to the main process with the
+    small tensors (``pos``, ``ch_type``, ``ch_mask``, ``rec``, ``y``) by value and ``x`` either
+    as a slot of the worker's reused shared ring (``ticket`` from :func:`batch_array`; the slot is
+    freed when the main process drops the batch) or as one fresh shared segment. Arrives as a
+    plain ``dict`` of tensors.
     """
 
+    def __init__(self, *args, ticket: tuple | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.ticket = ticket
+
     def __reduce__(self):
-        return _batch_from_worker, (self["x"], {k: v.numpy() for k, v in self.items() if k != "x"})
+        small = {k: v.numpy() for k, v in self.items() if k != "x"}
+        if self.ticket is not None:
+            return _batch_from_slot, (ticket_state(self.ticket), small)
+        return _batch_from_worker, (self["x"], small)

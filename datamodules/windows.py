@@ -220,7 +220,7 @@ class WindowDataset(Dataset):
         sizes = self._n_ch[recs]
         n_ch = int(sizes.max()) if b else 0
         mixed = bool((sizes != n_ch).any())
-        x_t, x = batch_array((b, n_ch, length), zero=mixed)
+        x_t, x, ticket = batch_array((b, n_ch, length), zero=mixed)
         for k, (r, start, stop, c) in enumerate(zip(recs.tolist(), starts.tolist(), stops.tolist(), sizes.tolist())):
             arr = arrays[r]
             if isinstance(arr, ChunkMemmap):
@@ -231,7 +231,8 @@ class WindowDataset(Dataset):
             x -= self._mean_tab[recs, :n_ch]
             x /= self._std_tab[recs, :n_ch]
         rec_t = torch.from_numpy(recs.astype(np.int64))
-        batch = (WorkerBatch if get_worker_info() is not None else dict)(
+        batch = (WorkerBatch(ticket=ticket) if get_worker_info() is not None else {})
+        batch.update(
             x=x_t,
             pos=self._pos_tab[:, :n_ch].index_select(0, rec_t),
             ch_type=self._type_tab[:, :n_ch].index_select(0, rec_t),

@@ -109,7 +109,7 @@ def test_read_into_equals_zarr_across_chunks(mixed_store):
 
 
 def test_worker_batches_arrive_as_the_per_item_batch(mixed_store):
-    """Through a worker process: x in shared memory, small tensors by value, a plain dict."""
+    """Through a worker process: x in the worker's shared ring, small tensors by value, a plain dict."""
     store = open_store(mixed_store)
     index = build_sensor_index(store, 2.0, events=EVENTS)
     ds = WindowDataset(store, index, _norm())
@@ -118,5 +118,5 @@ def test_worker_batches_arrive_as_the_per_item_batch(mixed_store):
     (batch,) = list(loader)
     assert type(batch) is dict
     _assert_same(batch, collate_sensor([ds[i] for i in sampler[0]]))
-    assert batch["x"].is_shared() and not batch["pos"].is_shared()  # one shared segment, the rest by value
+    assert not batch["pos"].is_shared()  # by value
     batch["y"] += 1  # writable tensors, like the in-process Batch
