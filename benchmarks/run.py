@@ -77,6 +77,8 @@ def jobs() -> list[Job]:
                    ' on the synthetic splits at the same number of epochs.']),
         Job("Kernels (GPU)", ["benchmarks/kernels.py", "--quick", "--dtype", "float32"],
             ["benchmarks/kernels.py"], 60, 1800),
+        Job("Kernels (CPU): banded depthwise convolution vs PyTorch conv1d",
+            ["-m", "benchmarks.kernels_cpu", "--quick"], ["-m", "benchmarks.kernels_cpu"], 60, 300),
         Job("Backbone scaling with sequence length",
             ["benchmarks/scaling.py", "--quick", "--lengths", "1024", "2048", "4096", "8192", "16384",
              "--families", "large_kernel", "afno", "hyena", "ssm", "attention", "--timeout", "30"],

@@ -9,6 +9,7 @@ from signalkit.errors import KernelError
 
 from ..backend import resolve_backend
 from ..validation import check_same_device, check_tensor
+from .banded import dwconv_banded, use_banded
 from .reference import ACTIVATIONS, conv_padding, dwconv_reference
 
 __all__ = ["dwconv", "dwconv_reference", "conv_padding"]
@@ -110,6 +111,8 @@ def dwconv(
         causal: put all the padding on the left.
         activation: None, ``"gelu"`` (exact erf form) or ``"silu"``, applied after the bias.
         backend: ``"auto" | "torch" | "triton"``; None reads ``$SIGNALKIT_KERNEL_BACKEND``.
+            ``"torch"`` on CPU computes short axes of 2-D/3-D grids as a banded matrix product
+            (:mod:`~signalkit.kernels.dwconv.banded`) and the rest with ``conv1d``.
 
     Returns:
         ``(B, C, *grid)``, same shape and dtype as ``x``. Differentiable in x, weight and bias.
@@ -119,7 +122,8 @@ def dwconv(
     weight = weight.to(x.dtype)
     bias = None if bias is None else bias.to(x.dtype)
     if resolve_backend(backend, "dwconv", x) == "torch":
-        return dwconv_reference(
+        fn = dwconv_banded if use_banded(x, weight.shape[1], dilation, ax) else dwconv_reference
+        return fn(
             x, weight, bias, axis=ax, dilation=dilation, causal=causal, activation=activation
         )
     return DWConvFunction.apply(x, weight, bias, ax, dilation, causal, activation)

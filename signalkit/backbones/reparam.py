@@ -18,6 +18,7 @@ from collections.abc import Sequence
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 from signalkit.errors import ConfigError
 from signalkit.kernels import dwconv
@@ -46,19 +47,25 @@ class BranchNorm(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, D, *grid) -> (B, D, *grid)``."""
-        dims = [0, *range(2, x.dim())]
+        fused = x.dtype == self.running_mean.dtype and x.numel() > x.shape[1]  # F.batch_norm can run
+        if self.training and not self.causal and fused:  # standard BatchNorm, one fused pass
+            return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+                                True, self.momentum, self.eps)
         if self.training:
             if self.causal:
                 mean, var = self.running_mean.clone(), self.running_var.clone()
-                with torch.no_grad():
-                    bm, bv = x.mean(dims), x.var(dims, unbiased=x.numel() > x.shape[1])
             else:
+                dims = [0, *range(2, x.dim())]
                 mean, var = x.mean(dims), x.var(dims, unbiased=False)
-                with torch.no_grad():
-                    bm, bv = mean.detach(), x.var(dims, unbiased=x.numel() > x.shape[1])
-            with torch.no_grad():
-                self.running_mean.lerp_(bm.to(self.running_mean.dtype), self.momentum)
-                self.running_var.lerp_(bv.to(self.running_var.dtype), self.momentum)
+            with torch.no_grad():  # running statistics from this batch (unbiased variance)
+                if fused:
+                    F.batch_norm(x.detach(), self.running_mean, self.running_var, None, None,
+                                 True, self.momentum, self.eps)
+                else:
+                    dims = [0, *range(2, x.dim())]
+                    bm, bv = x.mean(dims), x.var(dims, unbiased=x.numel() > x.shape[1])
+                    self.running_mean.lerp_(bm.to(self.running_mean.dtype), self.momentum)
+                    self.running_var.lerp_(bv.to(self.running_var.dtype), self.momentum)
         else:
             mean, var = self.running_mean, self.running_var
         scale = self.weight * torch.rsqrt(var + self.eps)
