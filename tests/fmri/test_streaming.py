@@ -45,7 +45,7 @@ def _run(tmp_path, shape, limit_mb, mode):
     base = np.random.default_rng(0).standard_normal(shape[:3]).astype(np.float32)
     path = write_nifti_frames(tmp_path / "big.nii", shape, lambda t: base + np.float32(t))
     size_mb = os.path.getsize(path) >> 20
-    env = {**os.environ, "MALLOC_ARENA_MAX": "2", "OMP_NUM_THREADS": "1", "DASK_NUM_WORKERS": "2"}
+    env = {**os.environ, "MALLOC_ARENA_MAX": "1", "OMP_NUM_THREADS": "1", "DASK_NUM_WORKERS": "2"}
     proc = subprocess.run([sys.executable, "-c", CHILD, str(path), str(tmp_path / "s.zarr"), str(limit_mb), mode],
                           capture_output=True, text=True, env=env, timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
