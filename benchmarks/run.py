@@ -39,7 +39,7 @@ class Job:
     peers: bool = False  # needs the peers' environment
     why_not: str = ""  # shown when the mode has no command
     notes: list[str] = field(default_factory=list)
-    recorded: tuple[str, ...] = ()  # headings (prefixes) of RECORDED.md sections shown when not run
+    recorded: tuple[str, ...] = ()  # headings (prefixes) of RECORDED.md sections shown in --quick
 
 
 def recorded_sections(prefixes: tuple[str, ...], path: Path = ROOT / "benchmarks" / "RECORDED.md") -> str:
@@ -183,6 +183,9 @@ def main(argv: list[str] | None = None) -> None:
         if code is None:
             body += f"\n\n**Stopped at its time limit ({limit:.0f} s)**; the output above is partial."
         notes = "\n\n".join(job.notes)
+        full = recorded_sections(job.recorded) if quick else ""
+        if full:
+            notes += ("\n\n" if notes else "") + f"Last recorded full run (from `benchmarks/RECORDED.md`):\n\n{full}"
         sections.append(f"## {job.title}\n\n`{Path(python).parent.parent.name}/bin/python {' '.join(cmd)}` "
                         f"({status}, {secs:.0f} s)\n\n{body}" + (f"\n\n{notes}" if notes else ""))
         print(f"[bench]   {status} in {secs:.0f} s", flush=True)
