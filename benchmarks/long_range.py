@@ -78,6 +78,12 @@ class Spec:
     lr: float = 5e-3
 
 
+ROW_MAJOR_BOTH_WAYS = [[[0, 1], []], [[0, 1], [0, 1]]]
+"""SSM scan orders for the 2-D task: row-major forward and backward. With the default four orders
+(column-major too, averaged or summed) the SSM stays at a constant prediction on the 32 x 32 task
+for 400 steps; with these two it reaches 0.96 (the same model as a 1-D SSM on the flattened field)."""
+
+
 def specs_for(shape: tuple[int, ...]) -> list[Spec]:
     """The backbone per family, with kernel sizes / dilations sized so the receptive field spans the grid."""
     n = max(shape)
@@ -92,7 +98,8 @@ def specs_for(shape: tuple[int, ...]) -> list[Spec]:
         Spec("frequency", "gfnet", {"filter_size": n}),  # full-resolution filter for this grid
         # initial steps dt in [dt_max / 10, dt_max] with dt_max = 5 / (grid cells): the slowest channels
         # (|A| = 1) remember ~L / 5 to ~2 L steps, enough to carry the first sign to the second one
-        Spec("state-space", "ssm", {"d_state": 8, "expand": 1, "dt_min": dt_max / 10, "dt_max": dt_max}),
+        Spec("state-space", "ssm", {"d_state": 8, "expand": 1, "dt_min": dt_max / 10, "dt_max": dt_max,
+                                    **({"orders": ROW_MAJOR_BOTH_WAYS} if len(shape) == 2 else {})}),
     ]
     if len(shape) == 1:  # hyena mixes along grid axis 0 only: a 1-D model
         specs.insert(3, Spec("frequency", "hyena", {}))

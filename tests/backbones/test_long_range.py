@@ -3,8 +3,8 @@
 Runs ``benchmarks/long_range.py``'s task: every family must reach >= 95% test accuracy, while a
 same-size stack of 3-wide convolutions stays at chance. The SSM at L=512 (~160 steps, ~30 s of CPU
 with the chunked scan) and the full-size version (L=4096, 128x128) are marked ``slow``; the SSM at
-L=64 (~8 s of CPU) is the fast end-to-end check. Not covered: the SSM on 2-D grids (32x32 stays at
-chance after 400 steps with the current spec) and at 128x128 (~20 s of CPU per step).
+L=64 (~8 s of CPU) is the fast end-to-end check; the SSM at 32x32 (row-major scans both ways) is
+``slow`` too. Not covered: the SSM at 128x128 (~20 s of CPU per step).
 """
 
 from __future__ import annotations
@@ -60,13 +60,14 @@ def test_long_range_family_solves_task(name, shape):
 
 
 @pytest.mark.slow
-def test_long_range_ssm_512():
-    """SSM at the small 1-D size: the chunked CPU scan makes it seconds, not tens of minutes, but
-    still above the fast-test budget (~160 steps, ~30 s of CPU)."""
+@pytest.mark.parametrize("shape, steps", [(SMALL_1D, 400), (SMALL_2D, 600)], ids=["512", "32x32"])
+def test_long_range_ssm(shape, steps):
+    """SSM at the small sizes: the chunked CPU scan makes it seconds to minutes, above the fast-test
+    budget (~160 steps and ~30 s of CPU at L=512; ~400 steps and ~150 s at 32 x 32, where the spec
+    scans row-major both ways, see ``ROW_MAJOR_BOTH_WAYS``)."""
     torch.set_num_threads(1)
-    shape = SMALL_1D
     sp = _spec_for("ssm", shape)
-    acc, secs, steps = lr.train_eval(sp.name, sp.kwargs, shape, dim=16, depth=sp.depth, steps=400, lr=sp.lr,
+    acc, secs, steps = lr.train_eval(sp.name, sp.kwargs, shape, dim=16, depth=sp.depth, steps=steps, lr=sp.lr,
                                      n_test=256)
     assert acc >= 0.95, f"ssm {shape}: accuracy {acc:.3f} after {steps} steps / {secs:.0f} s"
 
