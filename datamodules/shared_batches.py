@@ -81,6 +81,12 @@ def slot_array(shape: tuple[int, ...], zero: bool) -> tuple[torch.Tensor, np.nda
     return view, view.numpy(), ticket
 
 
+def release_slot(ticket: tuple) -> None:
+    """Free a claimed slot whose batch will not be sent (the worker failed to fill it)."""
+    pool, slot, _ = ticket
+    pool.flags[slot] = 0
+
+
 def ticket_state(ticket: tuple) -> tuple:
     """What a ticket pickles to: the pool's segment the first time, its key after that."""
     pool, slot, shape = ticket

@@ -18,6 +18,7 @@ from torch.utils.data import Dataset, get_worker_info
 
 from signalkit.datamodules.chunk_reader import ChunkMemmap
 from signalkit.datamodules.collate import WorkerBatch, batch_array
+from signalkit.datamodules.shared_batches import release_slot
 from signalkit.errors import ConfigError, InputError
 from signalkit.recording import SIGNAL, ch_type_ids, str_values
 from signalkit.store import Store
@@ -221,12 +222,17 @@ class WindowDataset(Dataset):
         n_ch = int(sizes.max()) if b else 0
         mixed = bool((sizes != n_ch).any())
         x_t, x, ticket = batch_array((b, n_ch, length), zero=mixed)
-        for k, (r, start, stop, c) in enumerate(zip(recs.tolist(), starts.tolist(), stops.tolist(), sizes.tolist())):
-            arr = arrays[r]
-            if isinstance(arr, ChunkMemmap):
-                arr.read_into(x[k, :c], start, stop)
-            else:
-                x[k, :c] = arr[:, start:stop]
+        try:
+            for k, (r, start, stop, c) in enumerate(zip(recs.tolist(), starts.tolist(), stops.tolist(), sizes.tolist())):
+                arr = arrays[r]
+                if isinstance(arr, ChunkMemmap):
+                    arr.read_into(x[k, :c], start, stop)
+                else:
+                    x[k, :c] = arr[:, start:stop]
+        except BaseException:
+            if ticket is not None:  # the batch never leaves: its shared slot is free again
+                release_slot(ticket)
+            raise
         if self._norm:  # same float32 ops as __getitem__: (x - mean) / std, per recording's channels
             x -= self._mean_tab[recs, :n_ch]
             x /= self._std_tab[recs, :n_ch]

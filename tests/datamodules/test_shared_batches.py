@@ -84,3 +84,12 @@ def test_full_ring_claims_nothing():
     ring = shared_batches.WorkerSlots(numel=4, n_slots=2)
     assert ring.claim((4,)) is not None and ring.claim((2, 2)) is not None
     assert ring.claim((4,)) is None
+
+
+def test_released_slot_is_claimed_again():
+    """A batch that fails while being filled gives its slot back (no slot leaks per failure)."""
+    ring = shared_batches.WorkerSlots(numel=4, n_slots=1)
+    _, ticket = ring.claim((4,))
+    assert ring.claim((4,)) is None
+    shared_batches.release_slot(ticket)
+    assert ring.claim((4,)) is not None
