@@ -121,12 +121,16 @@ def validate_recording(ds: xr.Dataset, modality: str, name: str = "") -> None:
 
     Rejects a missing ``signal`` variable, wrong dims, an empty signal and NaN/Inf values
     (modalities with a fixed ``mask`` variable may hold NaN only where the mask is False).
+    A lazy (dask) signal, which its reader streams and checks block by block as it is read, is
+    checked here on its first time sample only.
     """
     where = name or ds.attrs.get("source", "<recording>")
     if SIGNAL not in ds:
         raise InputError(f"{where}: the recording has no '{SIGNAL}' variable")
     dims = MODALITY_DIMS.get(modality)
     sig = ds[SIGNAL]
+    if sig.chunks is not None and "time" in sig.dims:
+        sig = sig.isel(time=slice(0, 1))
     if dims is not None and tuple(sig.dims) != dims:
         raise InputError(f"{where}: '{SIGNAL}' has dims {sig.dims}, expected {dims} for {modality}")
     if sig.size == 0:

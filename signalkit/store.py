@@ -144,9 +144,7 @@ def _read_and_write(args: tuple) -> dict:
     from signalkit.io import read_recording
 
     rec = read_recording(path, modality, **reader_kwargs)
-    # a lazy signal is checked here on its first sample; its reader checks each block as it is written
-    validate_recording(rec.isel(time=slice(0, 1)) if _is_lazy(rec) and "time" in rec.dims else rec, modality,
-                       name=str(path))
+    validate_recording(rec, modality, name=str(path))
     write_recording(rec, tmp, rid)
     return _provenance(rec, path)
 

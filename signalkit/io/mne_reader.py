@@ -42,6 +42,12 @@ _READ_BLOCK = 1 << 20  # samples x channels read per block, bounds peak memory
 _STREAM_BYTES = 64 << 20
 
 
+def _unreadable(path: Path, err: Exception) -> InputError:
+    """The one-line error for a file MNE fails on: the exception's type and first line (<= 200 chars)."""
+    msg = str(err).splitlines()[0][:200] if str(err) else type(err).__name__
+    return InputError(f"{path}: cannot read the file ({type(err).__name__}: {msg})")
+
+
 def _probe_matlab(path: Path, timeout_s: float = 120.0) -> None:
     """Parse an EEGLAB ``.set`` (a MAT file) in a child process first: scipy's MAT parser can
     segfault on corrupted files, which must end as an InputError, not a crashed ingest."""
@@ -95,8 +101,7 @@ def _open_raw(path: Path) -> mne.io.BaseRaw:
             warnings.simplefilter("always")
             raw = mne.io.read_raw(path, preload=False, verbose="warning")
     except Exception as err:  # MNE raises many types for corrupt files
-        msg = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise InputError(f"{path}: cannot read the file ({type(err).__name__}: {msg})") from None
+        raise _unreadable(path, err) from None
     for w in caught:
         if "does not match the file size" in str(w.message):
             raise InputError(
@@ -209,8 +214,7 @@ class _RawBlocks:
             try:
                 out = self.raw.get_data(picks=picks, start=start, stop=stop, verbose="error").astype(np.float32)
             except Exception as err:
-                msg = str(err).splitlines()[0][:200] if str(err) else type(err).__name__
-                raise InputError(f"{self.path}: cannot read the file ({type(err).__name__}: {msg})") from None
+                raise _unreadable(self.path, err) from None
             bad = ~np.isfinite(out).all(axis=1)
             if bad.any():
                 names = [self.raw.ch_names[i] for i in picks[bad][:5]]
@@ -306,8 +310,6 @@ def read_sensor(
     except (ConfigError, InputError):
         raise
     except Exception as err:  # a corrupt header or data block can surface anywhere in MNE
-        msg = str(err).splitlines()[0][:200] if str(err) else type(err).__name__
-        raise InputError(f"{path}: cannot read the file ({type(err).__name__}: {msg})") from None
-    # a lazy signal is checked here on its first sample, and block by block as it is read
-    validate_recording(rec.isel(time=slice(0, 1)) if lazy else rec, modality, name=str(path))
+        raise _unreadable(path, err) from None
+    validate_recording(rec, modality, name=str(path))
     return rec
