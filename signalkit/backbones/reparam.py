@@ -51,19 +51,19 @@ class BranchNorm(nn.Module):
         if self.training and not self.causal and fused:  # standard BatchNorm, one fused pass
             return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
                                 True, self.momentum, self.eps)
+        dims = [0, *range(2, x.dim())]
         if self.training:
             if self.causal:
                 mean, var = self.running_mean.clone(), self.running_var.clone()
             else:
-                dims = [0, *range(2, x.dim())]
                 mean, var = x.mean(dims), x.var(dims, unbiased=False)
             with torch.no_grad():  # running statistics from this batch (unbiased variance)
                 if fused:
                     F.batch_norm(x.detach(), self.running_mean, self.running_var, None, None,
                                  True, self.momentum, self.eps)
                 else:
-                    dims = [0, *range(2, x.dim())]
-                    bm, bv = x.mean(dims), x.var(dims, unbiased=x.numel() > x.shape[1])
+                    bm = x.mean(dims) if self.causal else mean.detach()
+                    bv = x.var(dims, unbiased=x.numel() > x.shape[1])
                     self.running_mean.lerp_(bm.to(self.running_mean.dtype), self.momentum)
                     self.running_var.lerp_(bv.to(self.running_var.dtype), self.momentum)
         else:
