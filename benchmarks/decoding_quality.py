@@ -12,8 +12,9 @@ the same splits:
 * real EEGMMIDB S001R03, ``T1`` vs ``T2``, within-run stratified k-fold.
 
 Deep models get per-channel z-scored input (training-fold statistics). signalkit: the default
-``eeg_decoder`` through ``signalkit.tasks.DecodingTask`` and a Lightning Trainer (the ``signalkit
-train`` recipe: AdamW lr 2e-3, weight decay 0.05, warm-up + cosine). braindecode: ``EEGClassifier``
+``eeg_decoder`` through ``signalkit.tasks.DecodingTask`` and a Lightning Trainer with the
+``signalkit train`` recipe read from ``configs/task/decoding.yaml`` (AdamW, warm-up + cosine, the
+band-power-preserving augmentations listed there). braindecode: ``EEGClassifier``
 with AdamW and cosine annealing, ShallowFBCSPNet lr 0.0625 * 0.01, weight decay 0 (the documented
 recipe), EEGNet lr 1e-3, weight decay 0. Every deep model: the same batch size (32; 16 in
 ``--quick``) and epochs, the last partial batch kept (braindecode's default drops it, which
@@ -117,6 +118,15 @@ class EpochClock:
         return float(np.median(self.epochs)), float(np.mean(self.steps))
 
 
+def task_recipe() -> dict:
+    """``DecodingTask`` keyword arguments of the ``signalkit train`` default (``configs/task/decoding.yaml``)."""
+    from signalkit.config import compose, to_plain
+
+    cfg = to_plain(compose("train", ["task=decoding"]).task)
+    cfg.pop("_target_", None)
+    return cfg
+
+
 def fit_signalkit(data, tr, te, seed, epochs, batch):
     import lightning as L
     from torch.utils.data import DataLoader
@@ -144,7 +154,7 @@ def fit_signalkit(data, tr, te, seed, epochs, batch):
         def on_train_epoch_end(self, trainer, module):
             clock.end()
 
-    task = DecodingTask(model=model_config("eeg_decoder"), lr=2e-3, weight_decay=0.05, warmup_epochs=1.0)
+    task = DecodingTask(model=model_config("eeg_decoder"), **task_recipe())
     train = DataLoader(items(xtr, data["y"][tr]), batch_size=batch, shuffle=True, collate_fn=collate_sensor)
     trainer = L.Trainer(max_epochs=epochs, accelerator="cpu", devices=1, logger=False, callbacks=[Clock()],
                         enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False)

@@ -64,7 +64,7 @@ def jobs() -> list[Job]:
                    "to about 4x braindecode lazy with 2 workers. On the 15-window EEGMMIDB file one epoch is one "
                    "batch, so loader start-up per epoch dominates there."]),
         Job("Training step speed and memory, CPU (vs braindecode)",
-            ["-m", "benchmarks.training_speed", "--quick", "--families", "large_kernel", "afno", "hyena", "ssm",
+            ["-m", "benchmarks.training_speed", "--quick", "--families", "large_kernel_micro", "afno", "hyena", "ssm",
              "--timeout", "90"],
             ["-m", "benchmarks.training_speed"], 180, 3600, peers=True,
             notes=["--quick: 19 channels, 3 timed steps, one repetition."]),

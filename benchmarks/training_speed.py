@@ -20,7 +20,7 @@ import sys
 
 from benchmarks.report import have, md_table, ratio
 
-SIGNALKIT_FAMILIES = ["large_kernel", "afno", "hyena", "ssm"]
+SIGNALKIT_FAMILIES = ["large_kernel_micro", "afno", "hyena", "ssm"]  # backbone configs; the first is the default
 PEERS = ["EEGNet", "ShallowFBCSPNet", "EEGConformer"]
 
 CHILD = r"""

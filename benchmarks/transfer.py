@@ -37,6 +37,11 @@ SMALL_MODEL = ["model.dim=32", "model.tokenizer.patch_size=32", "model.tokenizer
                "model.backbone.mlp_ratio=2.0"]
 
 
+# the fine-tuning recipe of the recorded runs (RECORDED.md), pinned: the default decoding task now
+# trains the compact eeg_decoder at lr 1e-2 with augmentations, tuned for training from scratch
+FINETUNE_RECIPE = ["task.lr=2e-3", "task.augment=null"]
+
+
 def _ingest(paths: list[Path], store: Path) -> str:
     from signalkit.store import ingest
 
@@ -93,7 +98,7 @@ def finetune(root: Path, store: str, assign: dict, seed: int, epochs: int, pretr
     assign_txt = "{" + ",".join(f"{k}:[{','.join(repr(s) for s in v)}]" for k, v in assign.items()) + "}"
     overrides = ["experiment=eeg/motor_imagery", f"data.store={store}", f"data.split.assign={assign_txt}",
                  f"output_dir={root / f'{tag}_seed{seed}'}", f"seed={seed}", f"trainer.max_epochs={epochs}",
-                 "trainer.enable_progress_bar=false", "data.batch_size=8", *SMALL_MODEL, *extra]
+                 "trainer.enable_progress_bar=false", "data.batch_size=8", *SMALL_MODEL, *FINETUNE_RECIPE, *extra]
     if pretrained:
         overrides.append(f"model.pretrained={pretrained}")
     return train(overrides)

@@ -13,6 +13,7 @@ from torchmetrics.classification import (
     MulticlassF1Score,
 )
 
+from signalkit.augment import build_augment
 from signalkit.errors import ConfigError
 from signalkit.tasks.base import BaseTask
 
@@ -34,6 +35,8 @@ class DecodingTask(BaseTask):
     Args (besides :class:`BaseTask`'s):
         class_weights: per-class loss weights (``K`` numbers) or ``None``.
         label_smoothing: cross-entropy label smoothing.
+        augment: training-time augmentations of sensor windows, a list of
+            ``{name: ..., p: ..., ...}`` (see :mod:`signalkit.augment`); ``None``: none.
     """
 
     def __init__(
@@ -49,6 +52,7 @@ class DecodingTask(BaseTask):
         nan_policy: str = "raise",
         class_weights: list[float] | None = None,
         label_smoothing: float = 0.0,
+        augment: list[dict] | None = None,
     ):
         super().__init__(model, data_contract, lr, weight_decay, warmup_epochs, freeze_backbone,
                          unfreeze_at_epoch, layer_decay, nan_policy)
@@ -58,6 +62,7 @@ class DecodingTask(BaseTask):
         if class_weights is not None and len(class_weights) != k:
             raise ConfigError(f"task.class_weights: {len(class_weights)} weights for {k} classes")
         self.num_classes = k
+        self.augment = build_augment(augment)
         self.register_buffer("class_weights", torch.tensor(class_weights, dtype=torch.float32)
                              if class_weights is not None else None, persistent=False)
         base = decoding_metrics(k)
@@ -78,7 +83,7 @@ class DecodingTask(BaseTask):
         return loss
 
     def training_step(self, batch: dict, batch_idx: int) -> Tensor | None:
-        return self._step(batch, "train")
+        return self._step(self.augment(batch), "train")
 
     def validation_step(self, batch: dict, batch_idx: int) -> None:
         self._step(batch, "val")

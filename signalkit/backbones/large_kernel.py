@@ -32,18 +32,21 @@ class LargeKernelMixer(nn.Module):
     """``pw_out(u * RepSep_{K, k}(u))`` with ``u = gelu(pw_in(x))``; ``(B, D, *grid) -> same``.
 
     The gate is a re-parameterisable separable conv with a large ``kernel_size`` branch and a
-    parallel ``small_kernel`` branch (RepLKNet). ``gate=False`` returns ``pw_out(RepSep(u))``.
+    parallel ``small_kernel`` branch (RepLKNet; ``None``: the large kernel alone, one norm per
+    axis, cheaper to train). ``gate=False`` returns ``pw_out(RepSep(u))``.
     """
 
     def __init__(
-        self, dim: int, ndim: int, *, kernel_size: int = 31, small_kernel: int = 5, gate: bool = True,
+        self, dim: int, ndim: int, *, kernel_size: int = 31, small_kernel: int | None = 5, gate: bool = True,
         causal: bool = False, backend: str | None = None,
     ) -> None:
         super().__init__()
         check_kernel("kernel_size", kernel_size, odd=True)
-        check_kernel("small_kernel", small_kernel, odd=True)
+        if small_kernel is not None:
+            check_kernel("small_kernel", small_kernel, odd=True)
         self.pw_in = nn.Linear(dim, dim)
-        branches = [(kernel_size, 1)] + ([(small_kernel, 1)] if small_kernel < kernel_size else [])
+        small = small_kernel is not None and small_kernel < kernel_size
+        branches = [(kernel_size, 1)] + ([(small_kernel, 1)] if small else [])
         self.conv = RepSeparableConv(dim, ndim, branches, causal=causal, backend=backend)
         self.pw_out = nn.Linear(dim, dim)
         self.gate = gate
@@ -101,12 +104,13 @@ class RepLKMixer(nn.Module):
 class LargeKernelBackbone(Backbone):
     """Large-kernel backbone (default for EEG): blocks of :class:`LargeKernelMixer` + MLP.
 
-    Family kwargs: ``kernel_size`` (odd, <= 255), ``small_kernel`` (odd), ``gate``, ``mlp_ratio``.
+    Family kwargs: ``kernel_size`` (odd, <= 255), ``small_kernel`` (odd, or ``None`` for no
+    parallel branch), ``gate``, ``mlp_ratio``.
     """
 
     def __init__(
         self, dim: int = 64, depth: int = 4, ndim: int = 1, causal: bool = False, drop_path: float = 0.0,
-        backend: str | None = None, *, kernel_size: int = 31, small_kernel: int = 5, gate: bool = True,
+        backend: str | None = None, *, kernel_size: int = 31, small_kernel: int | None = 5, gate: bool = True,
         mlp_ratio: float = 4.0,
     ) -> None:
         super().__init__(
