@@ -50,20 +50,27 @@ class SensorTokenizer(nn.Module):
     each virtual channel's time patches are then embedded. ``virtual_channels=0`` keeps the
     real channels as the grid's second axis (only for a fixed montage).
 
+    With ``log_power=True`` each token also gets a learned embedding of its patch's log mean
+    square relative to the window's mean (unit-free): the backbone's per-token norms remove a
+    token's scale, and with it the band power that oscillatory decoding reads; this puts it back
+    as a direction (the default decoder reaches its accuracy in fewer steps with it).
+
     Args:
         dim: token width ``D``.
         patch_size: samples per time patch (``T`` is zero-padded up to a multiple).
         virtual_channels: ``S`` learned spatial filters, or ``0``.
+        log_power: add the log-power embedding.
     """
 
     grid_ndim = 2
 
-    def __init__(self, dim: int = 64, patch_size: int = 16, virtual_channels: int = 16):
+    def __init__(self, dim: int = 64, patch_size: int = 16, virtual_channels: int = 16, log_power: bool = False):
         super().__init__()
         self.dim = dim
         self.patch_size = patch_size
         self.virtual_channels = virtual_channels
         self.patch = nn.Linear(patch_size, dim)
+        self.power = nn.Linear(1, dim) if log_power else None
         self.sensor = SensorEmbedding(dim)
         self.unpatch = nn.Linear(dim, patch_size)
         if virtual_channels:
@@ -101,13 +108,23 @@ class SensorTokenizer(nn.Module):
             x = F.pad(x, (0, pad))
         return x.reshape(*x.shape[:-1], -1, self.patch_size)  # (B, K, P, p)
 
+    def _embed(self, patches: Tensor) -> Tensor:
+        """``(B, K, P, p)`` patches -> ``(B, K, P, D)`` tokens (plus their log power, if enabled)."""
+        tokens = self.patch(patches)
+        if self.power is not None:
+            ms = patches.square().mean(-1, keepdim=True)  # (B, K, P, 1)
+            ref = ms.mean(dim=(1, 2), keepdim=True) + 1e-30
+            # relative to the window's mean power: unit-free, and 1e-3 keeps flat channels finite
+            tokens = tokens + self.power(torch.log(ms / ref + 1e-3))
+        return tokens
+
     def forward(self, batch: dict) -> Tensor:
         x = batch["x"]
         if self.virtual_channels:
             v = torch.einsum("bsc,bct->bst", self.spatial_filters(batch), x)  # (B, S, T)
-            tokens = self.patch(self._patches(v)) + self.virtual_embed[None, :, None, :]
+            tokens = self._embed(self._patches(v)) + self.virtual_embed[None, :, None, :]
         else:
-            tokens = self.patch(self._patches(x)) + self._sensors(batch)[:, :, None, :]
+            tokens = self._embed(self._patches(x)) + self._sensors(batch)[:, :, None, :]
             if batch.get("ch_mask") is not None:  # padded channels of mixed-montage batches
                 tokens = tokens * batch["ch_mask"][:, :, None, None].to(tokens.dtype)
         # no per-token normalisation: a token's scale carries band power, the decoding cue

@@ -56,3 +56,23 @@ def test_create_model_overrides_and_errors():
         signalkit.create_model("eeg_decoder", head={"name": "nope"})
     with pytest.raises(ConfigError, match="model.tokenizer: .*unexpected keyword argument 'colour'"):
         signalkit.create_model("eeg_decoder", tokenizer={"colour": "red"})
+
+
+def test_log_power_embedding_is_unit_free_and_finite_on_padded_channels():
+    tok = signalkit.create_model("eeg_decoder", virtual_channels=0).tokenizer
+    assert tok.power is not None  # the default decoder embeds each token's log power
+    batch = _batch(MONTAGE_19, b=2, t=320)
+    patches = tok._patches(batch["x"])
+    lin = tok.patch(patches)
+    # the log-power part is the same for a signal in volts and the same signal in microvolts
+    scaled = tok._patches(batch["x"] * 1e-6)
+    torch.testing.assert_close(tok._embed(scaled) - tok.patch(scaled), tok._embed(patches) - lin, rtol=1e-4, atol=1e-4)
+    # its value for one token: power(log(ms / mean ms + 1e-3))
+    ms = patches.square().mean(-1)
+    want = tok.power.weight[:, 0] * torch.log(ms[0, 3, 2] / ms[0].mean() + 1e-3) + tok.power.bias
+    torch.testing.assert_close((tok._embed(patches) - lin)[0, 3, 2], want, rtol=1e-4, atol=1e-5)
+    batch["x"][:, 5] = 0.0  # a padded (all-zero) channel
+    batch["ch_mask"] = batch["ch_mask"].clone()
+    batch["ch_mask"][:, 5] = False
+    tokens = tok(batch)
+    assert torch.isfinite(tokens).all() and bool((tokens[..., 5] == 0).all())
