@@ -68,6 +68,18 @@ def bal_acc(y: np.ndarray, pred: np.ndarray) -> float:
     return float(balanced_accuracy_score(y, pred))
 
 
+def paired_difference(a: list[float], b: list[float]) -> tuple[float, float, float]:
+    """Mean of ``a - b`` over paired runs (same seed and fold) and its 95 % t interval ``(mean, lo, hi)``."""
+    from scipy import stats
+
+    d = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
+    m = float(d.mean())
+    if len(d) < 2:
+        return m, float("nan"), float("nan")
+    half = float(stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d)))
+    return m, m - half, m + half
+
+
 def fit_csp_lda(data, tr, te, seed, epochs, batch):
     from mne.decoding import CSP
     from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
@@ -257,7 +269,7 @@ def run(args: argparse.Namespace, emit=lambda line: None) -> str:
     if REAL_EDF.exists():  # last: 15 windows, the least informative case is the first the budget skips
         real = load_windows([REAL_EDF], str(out / "real.zarr"), REAL_EVENTS)
         cases.append((f"EEGMMIDB S001R03 T1/T2, {args.folds}-fold", real, "kfold"))
-    rows, skipped = [], []
+    rows, skipped, paired = [], [], []
     fits = methods()
     header = ["data / split", "method", "n", "train windows", "balanced accuracy", "steps / epoch", "CPU s / epoch"]
     emit(md_table(header, []))
@@ -275,6 +287,15 @@ def run(args: argparse.Namespace, emit=lambda line: None) -> str:
                     if clock is not None:
                         runs[name]["secs"].append(clock[0])
                         runs[name]["steps"].append(clock[1])
+        peers = [n for n in DEEP[1:] if runs.get(n, {}).get("acc")]
+        ours = runs[DEEP[0]]["acc"]
+        if ours and peers:
+            best = max(peers, key=lambda n: np.mean(runs[n]["acc"]))
+            if len(runs[best]["acc"]) == len(ours):
+                m, lo, hi = paired_difference(ours, runs[best]["acc"])
+                ratio = np.mean(runs[DEEP[0]]["secs"]) / np.mean(runs[best]["secs"])
+                paired.append(f"{label}: {m:+.3f} vs {best.split()[-1]} (95 % CI {lo:+.3f} to {hi:+.3f}, "
+                              f"{len(ours)} runs), in {ratio:.2f}x its CPU time per epoch")
         n_train = len(splits(data, kind, args.folds, 0)[0][0])
         for name, r in runs.items():
             if not r["acc"]:
@@ -293,6 +314,9 @@ def run(args: argparse.Namespace, emit=lambda line: None) -> str:
     if REAL_EDF.exists():
         note += (f" EEGMMIDB S001R03 has {len(real['y'])} T1/T2 windows in all: a smoke test for deep models "
                  "(a few training windows per fold), not a comparison.")
+    if paired:
+        note += (" Balanced accuracy of signalkit minus the best braindecode model, paired by seed and fold: "
+                 + "; ".join(paired) + ".")
     partial = [f"{r[0]} / {r[1]}" for r in rows if r[1] in DEEP and 0 < r[2] < max(x[2] for x in rows if x[0] == r[0])]
     if skipped or partial:
         note += " Deep-model runs skipped (over the time budget): " + "; ".join(skipped + [f"{p} (some folds)" for p in partial]) + "."

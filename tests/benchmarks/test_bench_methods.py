@@ -10,7 +10,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from benchmarks.data_path import BATCH, _cpu_of, one_run  # noqa: E402
-from benchmarks.decoding_quality import EpochClock, splits  # noqa: E402
+from benchmarks.decoding_quality import EpochClock, paired_difference, splits  # noqa: E402
 
 
 class Counting(torch.utils.data.Dataset):
@@ -75,3 +75,11 @@ def test_decoding_splits():
     assert set(subject[te]) == {"c"} and set(subject[tr]) == {"a", "b"}
     folds = splits(data, "kfold", folds=3, seed=0)
     assert sorted(np.concatenate([te for _, te in folds]).tolist()) == list(range(24))
+
+
+def test_paired_difference_is_the_mean_and_t_interval_of_run_differences():
+    m, lo, hi = paired_difference([0.5, 1.0], [0.5, 0.5])
+    # differences 0 and 0.5: mean 0.25, sd 0.3536, se 0.25, t(0.975, df=1) = 12.706
+    assert m == pytest.approx(0.25) and lo == pytest.approx(0.25 - 3.1765, abs=1e-3)
+    assert hi == pytest.approx(0.25 + 3.1765, abs=1e-3)
+    assert paired_difference([1.0, 1.0, 1.0], [0.0, 0.0, 0.0]) == (1.0, 1.0, 1.0)
