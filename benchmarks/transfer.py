@@ -29,9 +29,8 @@ from pathlib import Path
 import numpy as np
 
 # a small model that trains in minutes on a CPU; used for both arms. One token row per real
-# channel (virtual_channels=0, each with its sensor-position embedding): with 8 learned virtual
-# channels this model does not learn the task even from 240 labelled trials (0.53 balanced
-# accuracy vs 1.00 with virtual_channels=0, /tmp harness, seed 0), so there is nothing to transfer.
+# channel (virtual_channels=0, each with its sensor-position embedding), as in the recorded run:
+# virtual channels did not learn then (their filters were near-uniform averages, since fixed).
 SMALL_MODEL = ["model.dim=32", "model.tokenizer.patch_size=32", "model.tokenizer.virtual_channels=0",
                "model.backbone.depth=2", "model.backbone.kernel_size=15", "model.backbone.small_kernel=3",
                "model.backbone.mlp_ratio=2.0"]

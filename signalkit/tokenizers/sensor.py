@@ -46,7 +46,8 @@ class SensorTokenizer(nn.Module):
 
     With ``virtual_channels=S > 0`` the signal is first projected onto ``S`` learned spatial
     filters whose weight for a sensor is a smooth function of that sensor's position and type
-    embedding (signed, like CSP filters, and scaled by ``1/sqrt(C)`` so any montage size works);
+    embedding (signed, like CSP filters, zero-mean over the montage's channels, and scaled by
+    ``1/sqrt(C)`` so any montage size works);
     each virtual channel's time patches are then embedded. ``virtual_channels=0`` keeps the
     real channels as the grid's second axis (only for a fixed montage).
 
@@ -83,13 +84,20 @@ class SensorTokenizer(nn.Module):
         """Signed spatial filter weights ``(B, S, C)`` for the batch's montage (0 on padding)."""
         x = batch["x"]
         b, c, _ = x.shape
-        sensors = self._sensors(batch)
-        w = torch.einsum("sd,bcd->bsc", self.queries, self.keys(sensors)) / math.sqrt(self.dim)
         mask = batch.get("ch_mask")
         if mask is None:
             mask = torch.ones(b, c, dtype=torch.bool, device=x.device)
+        keys = self.keys(self._sensors(batch))  # (B, C, D)
+        # standardise each key feature across the montage's real channels: sensor embeddings share
+        # a large common part (cosine ~0.98 between channels at init), which made every filter a
+        # near-uniform average, with no spatial contrast to learn from
+        m = mask[:, :, None].to(keys.dtype)
+        n = m.sum(1, keepdim=True).clamp(min=1)
+        keys = keys - (keys * m).sum(1, keepdim=True) / n
+        keys = keys * torch.rsqrt((keys.square() * m).sum(1, keepdim=True) / n + 1e-5)
+        w = torch.einsum("sd,bcd->bsc", self.queries, keys) / math.sqrt(self.dim)
         w = w * mask[:, None, :].to(w.dtype)
-        return w / mask.sum(-1).clamp(min=1)[:, None, None].to(w.dtype).sqrt()
+        return w / n.view(b, 1, 1).sqrt()
 
     def _sensors(self, batch: dict) -> Tensor:
         x = batch["x"]
