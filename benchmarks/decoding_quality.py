@@ -294,8 +294,9 @@ def run(args: argparse.Namespace, emit=lambda line: None) -> str:
             if len(runs[best]["acc"]) == len(ours):
                 m, lo, hi = paired_difference(ours, runs[best]["acc"])
                 ratio = np.mean(runs[DEEP[0]]["secs"]) / np.mean(runs[best]["secs"])
-                paired.append(f"{label}: {m:+.3f} vs {best.split()[-1]} (95 % CI {lo:+.3f} to {hi:+.3f}, "
-                              f"{len(ours)} runs), in {ratio:.2f}x its CPU time per epoch")
+                spread = f"95 % CI {lo:+.3f} to {hi:+.3f}, {len(ours)} runs" if len(ours) > 1 else "one run"
+                paired.append(f"{label}: {m:+.3f} vs {best.split()[-1]} ({spread}), in {ratio:.2f}x its CPU "
+                              "time per epoch")
         n_train = len(splits(data, kind, args.folds, 0)[0][0])
         for name, r in runs.items():
             if not r["acc"]:
