@@ -74,7 +74,7 @@ def jobs() -> list[Job]:
             ["-m", "benchmarks.decoding_quality", "--out", f"{d}/decoding"], 300, 7200, peers=True,
             notes=["signalkit's default eeg_decoder is compact: one token row per channel with its log power, "
                    "one large-kernel block over the channel x time grid, 13k parameters, trained with "
-                   "augmentations that keep each channel's spectrum (configs/task/decoding.yaml). Its CPU time "
+                   "augmentations that leave band power intact (configs/task/decoding.yaml). Its CPU time "
                    "per epoch is about half EEGNet's; the earlier 105k-parameter decoder (now eeg_decoder_base) "
                    "took 3.3x EEGNet's. Where signalkit loses: on the 15-window EEGMMIDB file (12 training "
                    "windows per fold) EEGNet's mean is higher (0.71 vs 0.66 over 25 runs in the full run), but "

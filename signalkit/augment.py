@@ -1,12 +1,13 @@
 """Training-time augmentations of sensor windows ``x (B, C, T)`` (EEG / MEG / iEEG).
 
 Each transform draws its randomness per window from torch's global generator (seeded by
-``L.seed_everything`` and restored from checkpoints), acts on the batch's tensor in place of
-copies where it can, and keeps padded channels (``ch_mask`` False) at zero. The set follows
-braindecode's ``augmentation`` module and its band-power-preserving ones (Rommel et al. 2022):
-a sign flip, a circular time shift and channel dropout leave every channel's spectrum (and so
-the mu/beta power that motor decoding reads) unchanged, while they break the time-locked
-details a small training set lets a model memorise.
+``L.seed_everything`` and restored from checkpoints), returns a new tensor (the loader's batch
+is left as it was) and keeps padded channels (``ch_mask`` False) at zero. The set follows
+braindecode's ``augmentation`` module (Rommel et al. 2022 compare them on EEG): a sign flip and
+a circular time shift leave every channel's power spectrum (the mu/beta power that motor
+decoding reads) exactly unchanged while they break the time-locked details a small training
+set lets a model memorise; amplitude scaling, channel dropout and relative noise perturb it
+mildly.
 
 Configured by a list under ``task.augment``, e.g.::
 

@@ -116,12 +116,18 @@ class SensorTokenizer(nn.Module):
             x = F.pad(x, (0, pad))
         return x.reshape(*x.shape[:-1], -1, self.patch_size)  # (B, K, P, p)
 
-    def _embed(self, patches: Tensor) -> Tensor:
-        """``(B, K, P, p)`` patches -> ``(B, K, P, D)`` tokens (plus their log power, if enabled)."""
+    def _embed(self, patches: Tensor, mask: Tensor | None = None) -> Tensor:
+        """``(B, K, P, p)`` patches -> ``(B, K, P, D)`` tokens (plus their log power, if enabled);
+        ``mask (B, K)`` marks real rows (padded channels are left out of the window's mean power)."""
         tokens = self.patch(patches)
         if self.power is not None:
             ms = patches.square().mean(-1, keepdim=True)  # (B, K, P, 1)
-            ref = ms.mean(dim=(1, 2), keepdim=True) + 1e-30
+            if mask is None:
+                ref = ms.mean(dim=(1, 2), keepdim=True)
+            else:
+                m = mask[:, :, None, None].to(ms.dtype)
+                ref = (ms * m).sum(dim=(1, 2), keepdim=True) / (m.sum(1, keepdim=True) * ms.shape[2]).clamp(min=1)
+            ref = ref + 1e-30
             # relative to the window's mean power: unit-free, and 1e-3 keeps flat channels finite
             tokens = tokens + self.power(torch.log(ms / ref + 1e-3))
         return tokens
@@ -132,7 +138,7 @@ class SensorTokenizer(nn.Module):
             v = torch.einsum("bsc,bct->bst", self.spatial_filters(batch), x)  # (B, S, T)
             tokens = self._embed(self._patches(v)) + self.virtual_embed[None, :, None, :]
         else:
-            tokens = self._embed(self._patches(x)) + self._sensors(batch)[:, :, None, :]
+            tokens = self._embed(self._patches(x), batch.get("ch_mask")) + self._sensors(batch)[:, :, None, :]
             if batch.get("ch_mask") is not None:  # padded channels of mixed-montage batches
                 tokens = tokens * batch["ch_mask"][:, :, None, None].to(tokens.dtype)
         # no per-token normalisation: a token's scale carries band power, the decoding cue

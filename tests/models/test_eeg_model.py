@@ -132,3 +132,12 @@ def test_virtual_channel_decoder_learns_lateralised_band_power():
     with torch.no_grad():
         acc = (model(batch(xt)).argmax(-1) == yt).float().mean().item()
     assert acc >= 0.9, acc
+
+
+def test_padding_a_batch_does_not_change_real_channel_tokens():
+    tok = signalkit.create_model("eeg_decoder").tokenizer
+    batch = _batch(MONTAGE_19, b=2)
+    padded = {k: torch.cat([v, torch.zeros_like(v[:, :3])], dim=1) for k, v in batch.items()}
+    tokens, tokens_padded = tok(batch), tok(padded)  # (B, D, P, C)
+    torch.testing.assert_close(tokens_padded[..., :19], tokens, rtol=1e-5, atol=1e-6)
+    assert bool((tokens_padded[..., 19:] == 0).all())
