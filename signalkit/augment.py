@@ -40,7 +40,7 @@ class SignFlip(nn.Module):
         super().__init__()
         self.p = p
 
-    def forward(self, x: Tensor, ch_mask: Tensor | None = None) -> Tensor:
+    def forward(self, x: Tensor) -> Tensor:
         """``x (B, C, T)`` -> same shape."""
         return torch.where(_chosen(x, self.p), -x, x)
 
@@ -53,7 +53,7 @@ class TimeShift(nn.Module):
         super().__init__()
         self.p, self.max_shift = p, max_shift
 
-    def forward(self, x: Tensor, ch_mask: Tensor | None = None) -> Tensor:
+    def forward(self, x: Tensor) -> Tensor:
         """``x (B, C, T)`` -> same shape."""
         b, c, t = x.shape
         m = t - 1 if self.max_shift is None else min(int(self.max_shift), t - 1)
@@ -71,7 +71,7 @@ class AmplitudeScale(nn.Module):
             raise ConfigError(f"task.augment: amplitude_scale needs 0 <= scale < 1, got {scale}")
         self.p, self.scale = p, scale
 
-    def forward(self, x: Tensor, ch_mask: Tensor | None = None) -> Tensor:
+    def forward(self, x: Tensor) -> Tensor:
         """``x (B, C, T)`` -> same shape."""
         f = torch.empty(x.shape[0], 1, 1, device=x.device, dtype=x.dtype).uniform_(1 - self.scale, 1 + self.scale)
         return x * torch.where(_chosen(x, self.p), f, torch.ones_like(f))
@@ -86,7 +86,7 @@ class ChannelDropout(nn.Module):
             raise ConfigError(f"task.augment: channel_dropout needs 0 <= rate < 1, got {rate}")
         self.p, self.rate = p, rate
 
-    def forward(self, x: Tensor, ch_mask: Tensor | None = None) -> Tensor:
+    def forward(self, x: Tensor) -> Tensor:
         """``x (B, C, T)`` -> same shape."""
         drop = (torch.rand(x.shape[0], x.shape[1], 1, device=x.device) < self.rate) & _chosen(x, self.p)
         return x.masked_fill(drop, 0.0)
@@ -102,7 +102,7 @@ class GaussianNoise(nn.Module):
             raise ConfigError(f"task.augment: gaussian_noise needs std >= 0, got {std}")
         self.p, self.std = p, std
 
-    def forward(self, x: Tensor, ch_mask: Tensor | None = None) -> Tensor:
+    def forward(self, x: Tensor) -> Tensor:
         """``x (B, C, T)`` -> same shape."""
         level = self.std * x.detach().std(dim=-1, keepdim=True) * _chosen(x, self.p)
         return x + level * torch.randn_like(x)
@@ -135,8 +135,8 @@ class Augment(nn.Module):
             raise ConfigError(f"task.augment: sensor augmentations need x (B, C, T), got shape {tuple(x.shape)}")
         mask = batch.get("ch_mask")
         for t in self.transforms:
-            x = t(x, mask)
-        if mask is not None:
+            x = t(x)
+        if mask is not None:  # once, after all transforms: padding stays zero whatever they do
             x = x * mask[:, :, None].to(x.dtype)
         return {**batch, "x": x}
 
