@@ -10,8 +10,9 @@ from __future__ import annotations
 from signalkit.errors import KernelError
 
 from .backend import BACKENDS, ENV_VAR, interpret_mode, resolve_backend
+from .afno import afno_mlp, afno_mlp_reference
 from .dwconv import dwconv, dwconv_reference
-from .fftconv import afno_mlp, afno_mlp_reference, fftconv, fftconv_reference
+from .fftconv import fftconv, fftconv_reference
 from .selective_scan import selective_scan, selective_scan_reference
 
 __all__ = [

@@ -1,5 +1,6 @@
-"""Checkpoints a killed training run can resume from, mid-epoch included.
+"""Checkpoints: loading them safely, and resuming a killed training run, mid-epoch included.
 
+- :func:`load_checkpoint`: read a checkpoint without pickle (``weights_only=True``).
 - :func:`checkpoint_callbacks`: the epoch-end ``ModelCheckpoint`` (best on ``val/loss`` +
   ``last.ckpt``) and, when ``callbacks.checkpoint.every_n_train_steps`` or ``every_n_minutes``
   is set, a second one that rewrites ``last.ckpt`` in the middle of epochs.
@@ -10,7 +11,7 @@
 - :class:`AtomicCheckpointIO`: a checkpoint is written to a temporary file in its folder and
   renamed over the old one, so a kill during a save leaves the previous checkpoint intact.
 
-With the training loader of ``signalkit.datamodules.samplers`` (used on one process), a resume
+With the training loader of ``signalkit.datamodules.loading.samplers`` (used on one process), a resume
 from a mid-epoch ``last.ckpt`` continues the epoch with the batches the killed run had not yet
 trained on. Epoch-level training averages logged for that epoch then cover only those batches
 (torchmetrics states are not checkpointed); validation and test metrics are unaffected.
@@ -30,9 +31,20 @@ import torch
 from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 from lightning.pytorch.callbacks import ModelCheckpoint
 
-from signalkit.errors import ConfigError
+from signalkit.errors import ConfigError, ModelError
 
 RNG_KEY = "signalkit_rng"
+
+
+def load_checkpoint(path: str | os.PathLike) -> dict:
+    """Load a training checkpoint without pickle (``weights_only=True``)."""
+    path = Path(path)
+    if not path.exists():
+        raise ModelError(f"{path}: checkpoint not found")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:
+        raise ModelError(f"{path}: not a loadable signalkit checkpoint ({type(err).__name__}: {str(err).splitlines()[0][:200]})") from None
 
 
 class SaveRNG(L.Callback):

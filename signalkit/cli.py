@@ -39,6 +39,7 @@ examples:
 """
 
 COMMANDS: dict[str, Callable[[list[str]], int]] = {}
+PRINT_CONFIG = "--print-config"  # stays in the arguments given to a command: ingest and train read it there
 
 
 def command(name: str):
@@ -50,7 +51,8 @@ def command(name: str):
 
 
 def _split_overrides(args: Sequence[str]) -> tuple[list[str], list[str]]:
-    positional = [a for a in args if "=" not in a]
+    """``(positional, key=value overrides)`` of a command's arguments (``--print-config`` left out)."""
+    positional = [a for a in args if "=" not in a and a != PRINT_CONFIG]
     overrides = [a for a in args if "=" in a]
     return positional, overrides
 
@@ -67,7 +69,7 @@ def _ingest(args: list[str]) -> int:
     modality, source, store = positional
     cfg = compose("ingest", [f"reader={modality}", f"source={source}", f"store={store}",
                              *[_prefix_reader(o) for o in overrides]])
-    if "--print-config" in sys.argv:
+    if PRINT_CONFIG in args:
         from omegaconf import OmegaConf
 
         print(OmegaConf.to_yaml(cfg))
@@ -95,7 +97,7 @@ def _train(args: list[str]) -> int:
 
     _, overrides = _split_overrides(args)
     cfg = compose("train", overrides)
-    if "--print-config" in sys.argv:
+    if PRINT_CONFIG in args:
         from omegaconf import OmegaConf
 
         print(OmegaConf.to_yaml(cfg))
@@ -140,7 +142,7 @@ def _export(args: list[str]) -> int:
 
 @command("demo")
 def _demo(args: list[str]) -> int:
-    from signalkit.demo import make_motor_imagery
+    from signalkit.synthetic.eeg import make_motor_imagery
 
     _, overrides = _split_overrides(args)
     opts = dict(o.split("=", 1) for o in overrides)
@@ -171,11 +173,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit code (0 ok, 2 user error, 1 internal error)."""
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args or os.environ.get("SIGNALKIT_DEBUG", "") not in ("", "0")
-    args = [a for a in args if a not in ("--debug", "--print-config")]
+    print_config = [PRINT_CONFIG] if PRINT_CONFIG in args else []
+    args = [a for a in args if a not in ("--debug", PRINT_CONFIG)]
     if not args or args[0] in ("-h", "--help", "help"):
         print(USAGE)
         return 0
-    name, rest = args[0], args[1:]
+    name, rest = args[0], [*args[1:], *print_config]  # the flag from anywhere in argv, never from sys.argv
     if any(a in ("-h", "--help") for a in rest):
         print(USAGE)
         return 0

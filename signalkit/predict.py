@@ -78,7 +78,8 @@ def predict(overrides: Sequence[str] = ()) -> str:
     """Write the predictions of a checkpoint; returns the output path."""
     from omegaconf import OmegaConf
 
-    from signalkit.training import build_datamodule, build_task, load_checkpoint
+    from signalkit.checkpointing import load_checkpoint
+    from signalkit.training import build_datamodule, build_task
 
     opts, rest = _options(overrides)
     ckpt = load_checkpoint(opts["ckpt_path"])

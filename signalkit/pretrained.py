@@ -321,7 +321,7 @@ def export_checkpoint(ckpt_path: str | os.PathLike, out: str | os.PathLike) -> s
     ``hyper_parameters.model`` and ``data_contract`` and loaded strictly from the ``model.``
     entries of ``state_dict`` (LoRA adapters are merged).
     """
-    from signalkit.training import load_checkpoint
+    from signalkit.checkpointing import load_checkpoint
 
     ckpt = load_checkpoint(ckpt_path)
     hp = ckpt.get("hyper_parameters") or {}

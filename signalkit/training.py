@@ -180,22 +180,13 @@ def train(overrides: Sequence[str] = ()) -> dict[str, float]:
     return run_train(compose("train", overrides))
 
 
-def load_checkpoint(path: str | os.PathLike) -> dict:
-    """Load a training checkpoint without pickle (``weights_only=True``)."""
-    path = Path(path)
-    if not path.exists():
-        raise ModelError(f"{path}: checkpoint not found")
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:
-        raise ModelError(f"{path}: not a loadable signalkit checkpoint ({type(err).__name__}: {str(err).splitlines()[0][:200]})") from None
-
-
 def evaluate(overrides: Sequence[str] = ()) -> dict[str, float]:
     """Evaluate a checkpoint on a split; data/model/task come from the checkpoint's config."""
     import lightning as L
 
     ev = compose("evaluate", [o for o in overrides if o.split("=")[0] in ("ckpt_path", "split", "output_dir")])
+    from signalkit.checkpointing import load_checkpoint
+
     ckpt = load_checkpoint(str(ev.ckpt_path))
     saved = ckpt.get("signalkit_config")
     if not saved:
@@ -224,3 +215,15 @@ def evaluate(overrides: Sequence[str] = ()) -> dict[str, float]:
     out.mkdir(parents=True, exist_ok=True)
     _write_json(out / f"evaluate_{ev.split}.json", metrics)
     return metrics
+
+
+def __getattr__(name: str) -> Any:
+    if name == "load_checkpoint":  # moved to signalkit.checkpointing (old path kept for one release)
+        import warnings
+
+        from signalkit import checkpointing
+
+        warnings.warn("signalkit.training.load_checkpoint moved to signalkit.checkpointing.load_checkpoint",
+                      DeprecationWarning, stacklevel=2)
+        return checkpointing.load_checkpoint
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

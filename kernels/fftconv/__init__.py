@@ -1,4 +1,4 @@
-"""Frequency-domain family: long FFT convolution and the AFNO spectral MLP (public ops, dispatch)."""
+"""Long FFT convolution (public op, dispatch). The AFNO spectral MLP lives in :mod:`signalkit.kernels.afno`."""
 
 from __future__ import annotations
 
@@ -9,14 +9,12 @@ from signalkit.errors import KernelError
 
 from ..backend import resolve_backend
 from ..validation import check_same_device, check_tensor
-from .afno import afno_mlp, afno_mlp_reference
+from ..afno import afno_mlp, afno_mlp_reference  # noqa: F401  (old import path; the op lives in kernels/afno)
 from .reference import fft_size, fftconv_reference, next_fast_len, output_offset
 
 __all__ = [
     "fftconv",
     "fftconv_reference",
-    "afno_mlp",
-    "afno_mlp_reference",
     "fft_size",
     "next_fast_len",
 ]

@@ -6,11 +6,11 @@ Imported lazily: ``signalkit.plot.plot_confusion_matrix`` loads only what it nee
 * classification: :func:`plot_confusion_matrix`
 * training: :func:`read_metrics_csv`, :func:`plot_training_curves`
 * weather: :func:`rmse_by_lead`, :func:`plot_rmse_vs_lead`, and the maps
-  :func:`plot_forecast_maps`, :func:`plot_forecast_zarr` (from ``signalkit.plot_weather``)
+  :func:`plot_forecast_maps`, :func:`plot_forecast_zarr`
 * backbones: :func:`receptive_field`, :func:`plot_receptive_fields`
 * benchmarks: :func:`parse_scaling_output`, :func:`plot_speed_curves`
-* video: :func:`plot_frame_grid` (from ``signalkit.plot_video``)
-* fMRI: :func:`plot_orthogonal`, :func:`plot_region_timeseries` (from ``signalkit.plot_fmri``)
+* video: :func:`plot_frame_grid`
+* fMRI: :func:`plot_orthogonal`, :func:`plot_region_timeseries`
 """
 
 from __future__ import annotations
@@ -32,12 +32,12 @@ _LAZY = {
     "plot_receptive_fields": "signalkit.plot.backbones",
     "parse_scaling_output": "signalkit.plot.benchmarks",
     "plot_speed_curves": "signalkit.plot.benchmarks",
-    # modality figures written next to their modality code (re-exported here)
-    "plot_forecast_maps": "signalkit.plot_weather",
-    "plot_forecast_zarr": "signalkit.plot_weather",
-    "plot_frame_grid": "signalkit.plot_video",
-    "plot_orthogonal": "signalkit.plot_fmri",
-    "plot_region_timeseries": "signalkit.plot_fmri",
+    # modality figures
+    "plot_forecast_maps": "signalkit.plot.weather",
+    "plot_forecast_zarr": "signalkit.plot.weather",
+    "plot_frame_grid": "signalkit.plot.video",
+    "plot_orthogonal": "signalkit.plot.fmri",
+    "plot_region_timeseries": "signalkit.plot.fmri",
 }
 
 __all__ = sorted(_LAZY)
