@@ -1,4 +1,4 @@
-"""``SignalDataModule``: EEG / MEG / iEEG windows from a store, split without leakage."""
+"""``SignalDataModule``: EEG / MEG / iEEG (sensor signal) windows from a store, split without leakage."""
 
 from __future__ import annotations
 
@@ -7,11 +7,12 @@ from typing import Any
 
 import numpy as np
 
-from signalkit.datamodules.collate import collate_sensor
-from signalkit.datamodules.loaders import StagedDataModule
+from signalkit.batch import SensorContract
+from signalkit.datamodules.loading.collate import collate_sensor
+from signalkit.datamodules.loading.loaders import StagedDataModule
 from signalkit.datamodules.splits import STAGES, split_index
 from signalkit.datamodules.windows import (
-    ChannelNorm,
+    ChannelStandardizer,
     WindowDataset,
     build_sensor_index,
     channel_stats,
@@ -71,7 +72,7 @@ class SignalDataModule(StagedDataModule):
         self.preload = preload
         self.modality = modality
         self.datasets: dict[str, WindowDataset] = {}
-        self.norm: ChannelNorm | None = None
+        self.norm: ChannelStandardizer | None = None
 
     # ----------------------------------------------------------------- setup
     def setup(self, stage: str | None = None) -> None:
@@ -123,15 +124,15 @@ class SignalDataModule(StagedDataModule):
                     names.append(str(n))
                     types.append(str(t))
                     pos.append([None if not np.isfinite(v) else float(v) for v in p])
-        return {
-            "modality": self.store.modality or "eeg",
-            "sfreq": float(first.attrs["sfreq"]),
-            "window_s": self.window_s,
-            "n_times": int(round(self.window_s * float(first.attrs["sfreq"]))),
-            "channels": names, "ch_types": types, "positions": pos,
-            "normalization": self.norm.to_dict() if self.norm else None,
-            "target_names": self.class_names,
-        }
+        return SensorContract.of(
+            modality=self.store.modality or "eeg",
+            sfreq=float(first.attrs["sfreq"]),
+            window_s=self.window_s,
+            n_times=int(round(self.window_s * float(first.attrs["sfreq"]))),
+            channels=names, ch_types=types, positions=pos,
+            normalization=self.norm.to_dict() if self.norm else None,
+            target_names=self.class_names,
+        ).to_dict()
 
     def split_summary(self) -> dict[str, dict[str, int]]:
         """Windows and groups per split (for logs and leakage checks)."""

@@ -30,8 +30,9 @@ import torch
 import zarr
 from torch.utils.data import Dataset, default_collate
 
-from signalkit.datamodules.collate import collate_sensor
-from signalkit.datamodules.loaders import StagedDataModule
+from signalkit.batch import FMRIContract
+from signalkit.datamodules.loading.collate import collate_sensor
+from signalkit.datamodules.loading.loaders import StagedDataModule
 from signalkit.datamodules.splits import STAGES, split_index
 from signalkit.datamodules.windows import INDEX_COLUMNS, label_mapping
 from signalkit.errors import ConfigError, InputError
@@ -282,7 +283,7 @@ class FMRIDataModule(StagedDataModule):
         else:
             contract["channels"] = [str(v) for v in str_values(first["region"].values)]
             contract["positions"] = (first["region_pos"].values / 1000.0).tolist()
-        return contract
+        return FMRIContract.of(**contract).to_dict()
 
     def fc_baseline(self) -> dict[str, float]:
         """Accuracy of the FC + logistic-regression baseline (train -> test windows); ``{}`` without

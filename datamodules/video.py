@@ -14,7 +14,8 @@ import pandas as pd
 import torch
 from torch.utils.data import Dataset
 
-from signalkit.datamodules.loaders import StagedDataModule
+from signalkit.batch import VideoContract
+from signalkit.datamodules.loading.loaders import StagedDataModule
 from signalkit.datamodules.splits import STAGES, split_index
 from signalkit.errors import ConfigError
 from signalkit.store import open_store
@@ -75,9 +76,9 @@ class _FramesModule(StagedDataModule):
     def data_contract(self) -> dict:
         self.setup()
         x = self.datasets["train"][0]["x"]
-        return {"modality": "video", "t_in": self.t_in, "t_out": self.t_out, "channels": int(x.shape[1]),
-                "height": int(x.shape[2]), "width": int(x.shape[3]), "value_range": [0.0, 1.0],
-                "fps": getattr(self, "fps", None)}
+        return VideoContract.of(modality="video", t_in=self.t_in, t_out=self.t_out, channels=int(x.shape[1]),
+                                height=int(x.shape[2]), width=int(x.shape[3]), value_range=[0.0, 1.0],
+                                fps=getattr(self, "fps", None)).to_dict()
 
 
 class VideoDataModule(_FramesModule):
@@ -149,7 +150,7 @@ class VideoDataModule(_FramesModule):
 
 
 class MovingMNISTDataModule(_FramesModule):
-    """Moving MNIST generated on the fly from MNIST-format digits (see :mod:`signalkit.moving_mnist`).
+    """Moving MNIST generated on the fly from MNIST-format digits (see :mod:`signalkit.datamodules.moving_mnist`).
 
     Args:
         digits: ``.npz`` (key ``data``) or ``.npy`` of ``(N, 28, 28)`` digits.
@@ -175,7 +176,7 @@ class MovingMNISTDataModule(_FramesModule):
     def setup(self, stage: str | None = None) -> None:
         if self.datasets:
             return
-        from signalkit.moving_mnist import MovingMNIST, load_digits, load_mnist_test_seq, split_digits
+        from signalkit.datamodules.moving_mnist import MovingMNIST, load_digits, load_mnist_test_seq, split_digits
 
         per_stage = split_digits(load_digits(self.digits_path), self.split_digits)
         kw = dict(seed=self.seed, t_in=self.t_in, t_out=self.t_out, image_size=self.image_size,

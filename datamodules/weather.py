@@ -18,7 +18,8 @@ import lightning as L
 import numpy as np
 from torch.utils.data import DataLoader
 
-from signalkit.datamodules.loaders import stage_loader
+from signalkit.batch import WeatherContract
+from signalkit.datamodules.loading.loaders import stage_loader
 from signalkit.datamodules.weather_windows import (
     NS_PER_HOUR,
     CollateFields,
@@ -183,15 +184,15 @@ class WeatherDataModule(L.LightningDataModule):
     def data_contract(self) -> dict:
         """What a model trained on this data expects (saved in checkpoints)."""
         self.setup()
-        return {
-            "modality": "weather", "variables": self.variables,
-            "lat": self.lat.tolist(), "lon": self.lon.tolist(),
-            "mask": self.mask.astype(int).tolist(),
-            "dt_hours": self.dt_hours, "step_hours": self.step_hours, "history": self.history,
-            "lead_times": self.lead_times, "normalization": self.norm.to_dict(),
-            "units": [str(u) for u in str_values(self.store[self.rids[0]]["units"].values)]
+        return WeatherContract.of(
+            modality="weather", variables=self.variables,
+            lat=self.lat.tolist(), lon=self.lon.tolist(),
+            mask=self.mask.astype(int).tolist(),
+            dt_hours=self.dt_hours, step_hours=self.step_hours, history=self.history,
+            lead_times=self.lead_times, normalization=self.norm.to_dict(),
+            units=[str(u) for u in str_values(self.store[self.rids[0]]["units"].values)]
             if "units" in self.store[self.rids[0]].coords else [],
-        }
+        ).to_dict()
 
     # --------------------------------------------------------- dataloaders
     def _loader(self, stage: str, shuffle: bool) -> DataLoader:

@@ -16,9 +16,9 @@ import torch
 import zarr
 from torch.utils.data import Dataset, get_worker_info
 
-from signalkit.datamodules.chunk_reader import ChunkMemmap
-from signalkit.datamodules.collate import WorkerBatch, batch_array
-from signalkit.datamodules.shared_batches import release_slot
+from signalkit.datamodules.loading.chunk_reader import ChunkMemmap
+from signalkit.datamodules.loading.collate import WorkerBatch, batch_array
+from signalkit.datamodules.loading.shared_batches import release_slot
 from signalkit.errors import ConfigError, InputError
 from signalkit.recording import SIGNAL, ch_type_ids, str_values
 from signalkit.store import Store
@@ -95,7 +95,7 @@ def build_sensor_index(
     return index
 
 
-class ChannelNorm:
+class ChannelStandardizer:
     """Per-channel-name mean and standard deviation, applied as ``(x - mean) / std``."""
 
     def __init__(self, stats: Mapping[str, Sequence[float]]):
@@ -122,7 +122,7 @@ class WindowDataset(Dataset):
     memory once per process; otherwise each item reads one zarr slice.
     """
 
-    def __init__(self, store: Store, index: pd.DataFrame, norm: ChannelNorm | None = None,
+    def __init__(self, store: Store, index: pd.DataFrame, norm: ChannelStandardizer | None = None,
                  preload: bool = False, with_target: bool = True):
         self.path = store.path
         self.index = index.reset_index(drop=True)
@@ -205,13 +205,13 @@ class WindowDataset(Dataset):
 
     def __getitems__(self, indices: Sequence[int]) -> dict:
         """A whole batch at once (the DataLoader's batched fetch): the same Batch that
-        :func:`~signalkit.datamodules.collate.collate_sensor` builds from ``[self[i] for i in indices]``.
+        :func:`~signalkit.datamodules.loading.collate.collate_sensor` builds from ``[self[i] for i in indices]``.
 
         Index math and metadata are gathered for the whole batch (one indexing op per field from
         the padded per-recording tables); each window is copied once, from its chunk straight into
         one preallocated ``x (B, C, T)`` (in shared memory inside a DataLoader worker);
         normalisation is one vectorised pass. No per-window tensors or dicts. From a worker the
-        Batch travels as a :class:`~signalkit.datamodules.collate.WorkerBatch`.
+        Batch travels as a :class:`~signalkit.datamodules.loading.collate.WorkerBatch`.
         """
         arrays = self._open()
         idx = np.asarray(indices, dtype=np.int64)
@@ -253,7 +253,7 @@ class WindowDataset(Dataset):
         return str(self.meta[rec]["source"])
 
 
-def channel_stats(dataset: WindowDataset, max_windows: int = 512, seed: int = 0) -> ChannelNorm:
+def channel_stats(dataset: WindowDataset, max_windows: int = 512, seed: int = 0) -> ChannelStandardizer:
     """Per-channel-name mean/std over (a seeded sample of) the windows of ``dataset``."""
     rng = np.random.default_rng(seed)
     n = len(dataset)
@@ -267,4 +267,14 @@ def channel_stats(dataset: WindowDataset, max_windows: int = 512, seed: int = 0)
     for name, rows in acc.items():
         v = np.concatenate(rows).astype(np.float64)
         stats[name] = (float(v.mean()), float(v.std()))
-    return ChannelNorm(stats)
+    return ChannelStandardizer(stats)
+
+
+def __getattr__(name: str):
+    if name == "ChannelNorm":  # renamed: backbones.common had a different ChannelNorm (kept for one release)
+        import warnings
+
+        warnings.warn("signalkit.datamodules.windows.ChannelNorm is now ChannelStandardizer", DeprecationWarning,
+                      stacklevel=2)
+        return ChannelStandardizer
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

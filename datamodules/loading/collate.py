@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from torch.utils.data import get_worker_info
 
-from signalkit.datamodules.shared_batches import slot_array, take_slot, ticket_state
+from signalkit.datamodules.loading.shared_batches import slot_array, take_slot, ticket_state
 
 
 def collate_sensor(samples: Sequence[dict] | dict) -> dict:
@@ -46,7 +46,7 @@ def batch_array(shape: tuple[int, ...], zero: bool) -> tuple[torch.Tensor, np.nd
     """A float32 batch tensor, its numpy view and its shared-slot ticket, to be filled in place.
 
     In a DataLoader worker the tensor is a reused slot of the worker's shared-memory ring
-    (:mod:`~signalkit.datamodules.shared_batches`; the ticket names it), or, when no slot is free,
+    (:mod:`~signalkit.datamodules.loading.shared_batches`; the ticket names it), or, when no slot is free,
     a fresh shared segment as ``torch.utils.data.default_collate`` makes (ticket None). Either
     way, sending it to the main process copies nothing through the pipe.
     """

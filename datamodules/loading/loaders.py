@@ -9,7 +9,7 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from signalkit.datamodules.samplers import resumable_loader
+from signalkit.datamodules.loading.samplers import resumable_loader
 from signalkit.errors import ConfigError
 
 

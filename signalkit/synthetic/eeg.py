@@ -4,7 +4,7 @@ Each subject imagines left- or right-hand movement in 4 s trials. The background
 noise with realistic amplitude (~10 uV); mu (8-12 Hz) and beta (18-24 Hz) rhythms come from
 two sources under C3 and C4 whose activity spreads over the scalp with distance. Imagery of
 one hand desynchronises (ERD) the contralateral source, the lateralised signature that CSP and
-deep decoders pick up in real data. ``python -m signalkit.demo <folder>`` writes the files.
+deep decoders pick up in real data. ``python -m signalkit.synthetic.eeg <folder>`` writes the files.
 """
 
 from __future__ import annotations

@@ -139,12 +139,12 @@ def make_block_design(
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """``python -m signalkit.synthetic_fmri <out_dir> [n_subjects]``: write the block-design set."""
+    """``python -m signalkit.synthetic.fmri <out_dir> [n_subjects]``: write the block-design set."""
     import sys
 
     args = list(sys.argv[1:] if argv is None else argv)
     if not args:
-        raise SystemExit("usage: python -m signalkit.synthetic_fmri <out_dir> [n_subjects]")
+        raise SystemExit("usage: python -m signalkit.synthetic.fmri <out_dir> [n_subjects]")
     info = make_block_design(args[0], n_subjects=int(args[1]) if len(args) > 1 else 4)
     print(f"wrote {len(info['runs'])} runs to {Path(args[0]) / 'func'} and the atlas {info['atlas']}")
 
