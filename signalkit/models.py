@@ -70,10 +70,15 @@ def build_model(config: Mapping[str, Any], data_contract: dict | None = None) ->
     from signalkit.heads import create_head
     from signalkit.tokenizers import create_tokenizer
 
+    from signalkit.backbones.registry import sized_config
+
     cfg = copy.deepcopy(dict(config))
     for section in SECTIONS:
         if not isinstance(cfg.get(section), Mapping) or "name" not in cfg[section]:
             raise ConfigError(f"model.{section}: missing, or has no 'name'")
+    # a named backbone size becomes its keyword arguments (explicit keys win), so the saved config
+    # holds the values and builds the same model without the size table
+    cfg["backbone"] = sized_config(cfg["backbone"])
     # the model's ``dim`` wins; ``dim: null`` takes the backbone size's width
     dim = int(cfg.get("dim") or cfg["backbone"].get("dim") or 64)
     tok_kw = {k: v for k, v in cfg["tokenizer"].items() if k != "name"}

@@ -1,34 +1,175 @@
-"""Shared pieces of the name registries (tokenizers, heads, readers)."""
+"""The one name registry of signalkit (readers, tokenizers, backbones, heads; offered for tasks).
+
+A :class:`Registry` maps names used in configs to builders (classes or functions)::
+
+    TOKENIZERS = Registry("tokenizer", "model.tokenizer")
+
+    @TOKENIZERS.register("volume")
+    class VolumeTokenizer(nn.Module): ...
+
+    TOKENIZERS.create("volume", dim=64)        # -> VolumeTokenizer(dim=64)
+
+``create`` checks the keyword arguments against the builder's signature before calling it, and an
+unknown name or a bad argument ends in ONE :class:`~signalkit.errors.ConfigError` that names the
+config key (``model.tokenizer.name: unknown tokenizer 'x' (known: ...)``). A registry may name the
+modules that register into it (``modules=``); they are imported on the first lookup, so that a
+cheap ``import`` of the package does not load every reader's dependencies.
+"""
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+import inspect
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, Generic, TypeVar
 
 from signalkit.errors import ConfigError
 
+T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
 
-def import_optional(modules: Iterable[str]) -> None:
-    """Import modules that register themselves on import; skip those that do not exist.
 
-    A module that exists but fails to import (a missing dependency inside it) still raises.
+def accepted_kwargs(builder: Callable[..., Any]) -> tuple[set[str], bool]:
+    """Keyword names ``builder`` accepts and whether it takes ``**kwargs``."""
+    params = inspect.signature(builder).parameters.values()
+    names = {p.name for p in params if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
+    return names, any(p.kind == p.VAR_KEYWORD for p in params)
+
+
+class Registry(Mapping[str, T], Generic[T]):
+    """Names -> builders for one kind of component.
+
+    Args:
+        kind: what is registered, in messages (``"backbone"``).
+        key: the config key the name sits under (``"model.backbone"``): errors say
+            ``<key>.name: unknown <kind> ...`` and ``<key>: ...``.
+        modules: modules that register into this registry, imported on the first lookup (they must
+            exist: an import error propagates).
+        wrap: exceptions of a builder that :meth:`create` turns into a :class:`ConfigError`.
+        name_key: the config key of the name itself (default ``<key>.name``).
     """
-    for module in modules:
-        try:
+
+    def __init__(self, kind: str, key: str, *, modules: Sequence[str] = (),
+                 wrap: tuple[type[Exception], ...] = (TypeError, ValueError), name_key: str | None = None) -> None:
+        self.kind, self.key, self.wrap = kind, key, tuple(wrap)
+        self.name_key = name_key or f"{key}.name"
+        self._meta: dict[str, dict[str, Any]] = {}
+        self._modules = tuple(modules)
+        self._items: dict[str, T] = {}
+        self._aliases: dict[str, str] = {}
+
+    # --- registration -------------------------------------------------------------------------
+    def register(self, name: str, obj: T | None = None, *, aliases: Sequence[str] = (),
+                 replace: bool = False, **meta: Any) -> Any:
+        """Register ``obj`` under ``name`` (and ``aliases``); without ``obj``, a decorator.
+
+        ``meta``: plain facts about the entry (a reader's file ``extensions``), see :meth:`meta`.
+        Registering another object under a taken name raises ``ValueError`` unless ``replace``.
+        """
+
+        def deco(target: T) -> T:
+            old = self._items.get(name)
+            if old is not None and old is not target and not replace:
+                raise ValueError(f"{self.kind} {name!r} is already registered to {old!r}")
+            self._items[name] = target
+            self._meta[name] = dict(meta)
+            for alias in aliases:
+                self._aliases[alias] = name
+            return target
+
+        return deco if obj is None else deco(obj)
+
+    # --- lookup -------------------------------------------------------------------------------
+    def _load(self) -> None:
+        while self._modules:  # popped first: a module that looks itself up while importing is fine
+            module, self._modules = self._modules[0], self._modules[1:]
             importlib.import_module(module)
-        except ModuleNotFoundError as err:
-            if err.name != module:
-                raise
+
+    def canonical(self, name: str) -> str:
+        """The registered name of ``name`` (aliases resolved); :class:`ConfigError` if unknown."""
+        self._load()
+        name = self._aliases.get(name, name)
+        if name not in self._items:
+            raise ConfigError(f"{self.name_key}: unknown {self.kind} {name!r} (known: {', '.join(self.names())})")
+        return name
+
+    def get_builder(self, name: str) -> T:
+        """The builder registered as ``name`` (or an alias of it)."""
+        return self._items[self.canonical(name)]
+
+    def meta(self, name: str) -> dict[str, Any]:
+        """The ``meta`` given at registration of ``name``."""
+        return dict(self._meta[self.canonical(name)])
+
+    def names(self) -> list[str]:
+        """Sorted registered names (aliases not included)."""
+        self._load()
+        return sorted(self._items)
+
+    def aliases(self) -> dict[str, str]:
+        """``{alias: name}``."""
+        self._load()
+        return dict(self._aliases)
+
+    def __getitem__(self, name: str) -> T:
+        self._load()
+        return self._items[self._aliases.get(name, name)]
+
+    def __contains__(self, name: object) -> bool:
+        self._load()
+        return name in self._items or name in self._aliases
+
+    def __iter__(self) -> Iterator[str]:
+        self._load()
+        return iter(sorted(self._items))
+
+    def __len__(self) -> int:
+        self._load()
+        return len(self._items)
+
+    # --- building -----------------------------------------------------------------------------
+    def check(self, name: str, kwargs: Mapping[str, Any], fixed: Sequence[str] = ()) -> None:
+        """:class:`ConfigError` naming ``<key>`` when ``kwargs`` holds a keyword the builder does not take.
+
+        ``fixed``: keywords every builder of this registry takes (left out of the "accepts" list).
+        """
+        builder = self.get_builder(name)
+        accepted, var_kw = accepted_kwargs(builder)
+        unknown = sorted(k for k in kwargs if k not in accepted)
+        if unknown and not var_kw:
+            extra = sorted(accepted - set(fixed) - {"self"})
+            raise ConfigError(
+                f"{self.key}: unknown option(s) {unknown} for {self.kind} {name!r} "
+                f"(unexpected keyword argument {unknown[0]!r}); it accepts {extra}"
+            )
+
+    def create(self, name: str, /, **kwargs: Any) -> Any:
+        """``builder(**kwargs)`` after :meth:`check`; an exception of ``wrap`` from the builder
+        becomes one :class:`ConfigError` naming ``<key>``."""
+        builder = self.get_builder(name)
+        self.check(name, kwargs)
+        try:
+            return builder(**kwargs)
+        except ConfigError:
+            raise
+        except self.wrap as err:
+            raise ConfigError(f"{self.key}: invalid options for {self.kind} {name!r}: {err}") from None
 
 
 def build_registered(table: Mapping[str, Callable[..., Any]], name: str, section: str, kind: str,
                      **kwargs: Any) -> Any:
-    """``table[name](**kwargs)``, with one :class:`ConfigError` naming ``model.<section>`` for an
-    unknown name or a wrong argument."""
+    """Deprecated helper: ``table[name](**kwargs)`` with :class:`ConfigError` naming ``model.<section>``.
+
+    Kept for one release; use :meth:`Registry.create`.
+    """
+    if isinstance(table, Registry):
+        return table.create(name, **kwargs)
     if name not in table:
         raise ConfigError(f"model.{section}.name: unknown {kind} {name!r} (known: {', '.join(sorted(table))})")
     try:
         return table[name](**kwargs)
     except TypeError as err:
         raise ConfigError(f"model.{section}: {err}") from None
+
+
+__all__ = ["Registry", "accepted_kwargs", "build_registered"]

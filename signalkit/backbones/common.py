@@ -28,7 +28,7 @@ def channels_last_linear(x: torch.Tensor, linear: nn.Linear) -> torch.Tensor:
     return linear(x.movedim(1, -1)).movedim(-1, 1)
 
 
-class ChannelNorm(nn.Module):
+class ChannelLayerNorm(nn.Module):
     """LayerNorm over the channel dim of ``(B, D, *grid)`` at every grid position.
 
     Statistics are per position, so it never mixes positions (safe along a causal axis).
@@ -133,9 +133,9 @@ class Block(nn.Module):
 
     def __init__(self, dim: int, mixer: nn.Module, mlp_ratio: float = 4.0, drop_path: float = 0.0) -> None:
         super().__init__()
-        self.norm1 = ChannelNorm(dim)
+        self.norm1 = ChannelLayerNorm(dim)
         self.mixer = mixer
-        self.norm2 = ChannelNorm(dim)
+        self.norm2 = ChannelLayerNorm(dim)
         self.mlp = Mlp(dim, mlp_ratio) if mlp_ratio > 0 else None
         self.drop_path = DropPath(drop_path)
 
@@ -170,7 +170,7 @@ class Backbone(nn.Module):
         self.blocks = nn.ModuleList(
             Block(dim, make_mixer(i), mlp_ratio=mlp_ratio, drop_path=rates[i]) for i in range(depth)
         )
-        self.norm = ChannelNorm(dim)
+        self.norm = ChannelLayerNorm(dim)
 
     def check_input(self, x: torch.Tensor) -> None:
         """Raise ModelError unless ``x`` is ``(B, dim, *grid)`` with ``ndim`` grid axes."""
@@ -241,3 +241,12 @@ def count_flops(model: nn.Module, input_shape: Sequence[int]) -> int:
     finally:
         model.train(was_training)
     return int(fc.get_total_flops())
+
+
+def __getattr__(name: str):
+    if name == "ChannelNorm":  # renamed: datamodules.windows had a different ChannelNorm (kept for one release)
+        import warnings
+
+        warnings.warn("signalkit.backbones.common.ChannelNorm is now ChannelLayerNorm", DeprecationWarning, stacklevel=2)
+        return ChannelLayerNorm
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

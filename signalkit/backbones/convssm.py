@@ -90,7 +90,14 @@ class ConvSSMMixer(nn.Module):
         return self._output(y, z), h
 
 
-@register_backbone("convssm")
+CONVSSM_SIZES: dict[str, dict] = {  # create_backbone("convssm", size=...)
+    "tiny": {"dim": 64, "depth": 4, "d_state": 16, "expand": 1, "space_kernel": 3, "mlp_ratio": 2.0},
+    "small": {"dim": 128, "depth": 6, "d_state": 16, "expand": 1, "space_kernel": 5, "mlp_ratio": 2.0},
+    "base": {"dim": 256, "depth": 8, "d_state": 32, "expand": 2, "space_kernel": 5, "mlp_ratio": 2.0},
+}
+
+
+@register_backbone("convssm", sizes=CONVSSM_SIZES)
 class ConvSSMBackbone(Backbone):
     """Spatiotemporal ConvSSM backbone; grid axis 0 is time. Recurrent rollout with :meth:`step`.
 

@@ -145,7 +145,14 @@ class GlobalFilterMixer(nn.Module):
         return y.to(x.dtype)
 
 
-@register_backbone("afno")
+AFNO_SIZES: dict[str, dict] = {  # create_backbone("afno", size=...)
+    "tiny": {"dim": 64, "depth": 4, "num_blocks": 4, "hidden_factor": 1, "sparsity_threshold": 0.01, "modes": None, "mlp_ratio": 4.0},
+    "small": {"dim": 256, "depth": 8, "num_blocks": 8, "hidden_factor": 1, "sparsity_threshold": 0.01, "modes": None, "mlp_ratio": 4.0},
+    "base": {"dim": 512, "depth": 12, "num_blocks": 8, "hidden_factor": 1, "sparsity_threshold": 0.01, "modes": None, "mlp_ratio": 4.0},
+}
+
+
+@register_backbone("afno", sizes=AFNO_SIZES)
 class AFNOBackbone(Backbone):
     """AFNO backbone (FourCastNet-style token mixer).
 
@@ -167,7 +174,14 @@ class AFNOBackbone(Backbone):
         )
 
 
-@register_backbone("gfnet")
+GFNET_SIZES: dict[str, dict] = {  # create_backbone("gfnet", size=...)
+    "tiny": {"dim": 64, "depth": 4, "filter_size": 16, "mlp_ratio": 4.0},
+    "small": {"dim": 128, "depth": 8, "filter_size": 16, "mlp_ratio": 4.0},
+    "base": {"dim": 256, "depth": 12, "filter_size": 32, "mlp_ratio": 4.0},
+}
+
+
+@register_backbone("gfnet", sizes=GFNET_SIZES)
 class GFNetBackbone(Backbone):
     """GFNet backbone (learned global filters). Family kwargs: ``filter_size``, ``mlp_ratio``."""
 

@@ -144,7 +144,14 @@ class HyenaMixer(nn.Module):
         return channels_last_linear(from_sequences(v, shape), self.out_proj)
 
 
-@register_backbone("hyena")
+HYENA_SIZES: dict[str, dict] = {  # create_backbone("hyena", size=...)
+    "tiny": {"dim": 64, "depth": 4, "order": 2, "short_kernel": 3, "filter_hidden": 32, "filter_bands": 8, "mlp_ratio": 4.0},
+    "small": {"dim": 128, "depth": 8, "order": 2, "short_kernel": 3, "filter_hidden": 64, "filter_bands": 8, "mlp_ratio": 4.0},
+    "base": {"dim": 256, "depth": 12, "order": 2, "short_kernel": 3, "filter_hidden": 64, "filter_bands": 16, "mlp_ratio": 4.0},
+}
+
+
+@register_backbone("hyena", sizes=HYENA_SIZES)
 class HyenaBackbone(Backbone):
     """Backbone of :class:`HyenaMixer` blocks (long FFT convolution along grid axis 0).
 

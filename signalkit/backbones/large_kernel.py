@@ -100,7 +100,15 @@ class RepLKMixer(nn.Module):
         return channels_last_linear(F.gelu(self.conv(x)), self.pw_out)
 
 
-@register_backbone("large_kernel")
+LARGE_KERNEL_SIZES: dict[str, dict] = {  # create_backbone("large_kernel", size=...)
+    "tiny": {"dim": 64, "depth": 4, "kernel_size": 15, "small_kernel": 3, "mlp_ratio": 4.0},
+    "micro": {"dim": 32, "depth": 1, "kernel_size": 31, "small_kernel": None, "mlp_ratio": 2.0},
+    "small": {"dim": 128, "depth": 8, "kernel_size": 31, "small_kernel": 5, "mlp_ratio": 4.0},
+    "base": {"dim": 256, "depth": 12, "kernel_size": 31, "small_kernel": 5, "mlp_ratio": 4.0},
+}
+
+
+@register_backbone("large_kernel", sizes=LARGE_KERNEL_SIZES)
 class LargeKernelBackbone(Backbone):
     """Large-kernel backbone (default for EEG): blocks of :class:`LargeKernelMixer` + MLP.
 
@@ -123,7 +131,14 @@ class LargeKernelBackbone(Backbone):
         )
 
 
-@register_backbone("lka")
+LKA_SIZES: dict[str, dict] = {  # create_backbone("lka", size=...)
+    "tiny": {"dim": 64, "depth": 4, "local_kernel": 5, "kernel_size": 7, "dilation": 3, "mlp_ratio": 4.0},
+    "small": {"dim": 128, "depth": 8, "local_kernel": 5, "kernel_size": 7, "dilation": 3, "mlp_ratio": 4.0},
+    "base": {"dim": 256, "depth": 12, "local_kernel": 5, "kernel_size": 11, "dilation": 3, "mlp_ratio": 4.0},
+}
+
+
+@register_backbone("lka", sizes=LKA_SIZES)
 class LKABackbone(Backbone):
     """VAN-style backbone: blocks of :class:`LKAMixer` + MLP.
 
@@ -145,7 +160,14 @@ class LKABackbone(Backbone):
         )
 
 
-@register_backbone("replk")
+REPLK_SIZES: dict[str, dict] = {  # create_backbone("replk", size=...)
+    "tiny": {"dim": 64, "depth": 4, "kernel_size": 13, "mlp_ratio": 4.0},
+    "small": {"dim": 128, "depth": 8, "kernel_size": 13, "mlp_ratio": 4.0},
+    "base": {"dim": 256, "depth": 12, "kernel_size": 31, "mlp_ratio": 4.0},
+}
+
+
+@register_backbone("replk", sizes=REPLK_SIZES)
 class RepLKBackbone(Backbone):
     """UniRepLKNet-style backbone with re-parameterisable dilated branches.
 

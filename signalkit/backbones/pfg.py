@@ -101,7 +101,14 @@ class PFGMixer(nn.Module):
         return channels_last_linear(out.view(B, D, *grid), self.pw_out)
 
 
-@register_backbone("pfg")
+PFG_SIZES: dict[str, dict] = {  # create_backbone("pfg", size=...)
+    "tiny": {"dim": 64, "depth": 4, "kernel_sizes": [7, 15], "centre_kernel": 3, "cue_kernel": 3, "gate_groups": 4, "mlp_ratio": 4.0},
+    "small": {"dim": 128, "depth": 8, "kernel_sizes": [7, 15, 31], "centre_kernel": 3, "cue_kernel": 3, "gate_groups": 4, "mlp_ratio": 4.0},
+    "base": {"dim": 256, "depth": 12, "kernel_sizes": [7, 15, 31, 63], "centre_kernel": 3, "cue_kernel": 3, "gate_groups": 8, "mlp_ratio": 4.0},
+}
+
+
+@register_backbone("pfg", sizes=PFG_SIZES)
 class PFGBackbone(Backbone):
     """Backbone of :class:`PFGMixer` blocks.
 

@@ -1,53 +1,71 @@
-"""Backbone registry: ``register_backbone``, ``create_backbone``, ``list_backbones``."""
+"""Backbone registry: ``register_backbone``, ``create_backbone``, ``list_backbones``, ``backbone_sizes``.
+
+``BACKBONES`` is a :class:`signalkit.registry.Registry`; every family module registers its
+builders with ``@register_backbone(name, sizes=...)``, the named sizes (timm-style: ``tiny``,
+``small``, ``base``, ...) written beside the family: ``create_backbone("afno", size="base")``.
+A size gives defaults only: keyword arguments given explicitly win over it.
+"""
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import torch.nn as nn
 
 from signalkit.errors import ConfigError
+from signalkit.registry import Registry
 
-_REGISTRY: dict[str, Callable[..., nn.Module]] = {}
+BACKBONES: Registry[Callable[..., nn.Module]] = Registry("backbone", "model.backbone")
+_REGISTRY = BACKBONES  # old name (a mapping name -> builder), kept for one release
 F = TypeVar("F", bound=Callable[..., nn.Module])
 
 COMMON_KWARGS = ("dim", "depth", "ndim", "causal", "drop_path", "backend")
 
 
-def register_backbone(name: str) -> Callable[[F], F]:
+def register_backbone(name: str, sizes: Mapping[str, Mapping[str, Any]] | None = None) -> Callable[[F], F]:
     """Class/function decorator registering a backbone builder under ``name``.
 
     The builder must accept ``dim, depth, ndim, causal, drop_path, backend`` plus its own
-    keyword-only family arguments.
+    keyword-only family arguments. ``sizes``: ``{size name: {keyword: value}}``.
     """
-
-    def deco(builder: F) -> F:
-        if name in _REGISTRY and _REGISTRY[name] is not builder:
-            raise ValueError(f"backbone {name!r} is already registered to {_REGISTRY[name]!r}")
-        _REGISTRY[name] = builder
-        return builder
-
-    return deco
+    return BACKBONES.register(name, sizes={k: dict(v) for k, v in (sizes or {}).items()})
 
 
 def list_backbones() -> list[str]:
     """Sorted names of every registered backbone."""
-    return sorted(_REGISTRY)
+    return BACKBONES.names()
 
 
-def _accepted(builder: Callable[..., Any]) -> tuple[set[str], bool]:
-    params = inspect.signature(builder).parameters.values()
-    names = {p.name for p in params if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
-    return names, any(p.kind == p.VAR_KEYWORD for p in params)
+def backbone_sizes(name: str) -> dict[str, dict[str, Any]]:
+    """``{size: keyword arguments}`` of backbone ``name`` (``{}`` for a backbone without named sizes)."""
+    return {k: dict(v) for k, v in BACKBONES.meta(name).get("sizes", {}).items()}
+
+
+def sized_config(config: Mapping[str, Any]) -> dict[str, Any]:
+    """A backbone config (``{"name", "size"?, ...}``) with its ``size`` expanded: the size's keyword
+    arguments under the explicit ones, ``size`` removed. Configs without ``size`` are returned as given.
+
+    Raises:
+        ConfigError: unknown backbone or size (naming ``model.backbone.size``).
+    """
+    cfg = dict(config)
+    size = cfg.pop("size", None)
+    if size is None:
+        return cfg
+    table = backbone_sizes(str(cfg.get("name")))
+    if size not in table:
+        raise ConfigError(f"model.backbone.size: unknown size {size!r} for backbone {cfg.get('name')!r} "
+                          f"(known: {', '.join(table) or 'none'})")
+    return {"name": cfg["name"], **table[size], **{k: v for k, v in cfg.items() if k != "name"}}
 
 
 def create_backbone(
     name: str,
     *,
-    dim: int = 64,
-    depth: int = 4,
+    size: str | None = None,
+    dim: int | None = None,
+    depth: int | None = None,
     ndim: int = 1,
     causal: bool = False,
     drop_path: float = 0.0,
@@ -58,8 +76,10 @@ def create_backbone(
 
     Args:
         name: a name from :func:`list_backbones`.
-        dim: token width D.
-        depth: number of residual blocks.
+        size: a named size of the family (:func:`backbone_sizes`); its values are defaults for
+            the arguments not given here.
+        dim: token width D (default: the size's, else 64).
+        depth: number of residual blocks (default: the size's, else 4).
         ndim: number of grid axes (1, 2 or 3).
         causal: make grid axis 0 causal (output at t sees inputs at <= t only).
         drop_path: maximum stochastic-depth rate (linearly increasing over blocks).
@@ -69,27 +89,16 @@ def create_backbone(
     Raises:
         ConfigError: unknown name, unknown keyword or invalid value.
     """
-    if name not in _REGISTRY:
-        raise ConfigError(
-            f"model.backbone.name: unknown backbone {name!r}; available: {', '.join(list_backbones())}"
-        )
-    builder = _REGISTRY[name]
-    accepted, var_kw = _accepted(builder)
-    unknown = sorted(k for k in family_kwargs if k not in accepted)
-    if unknown and not var_kw:
-        extra = sorted(accepted - set(COMMON_KWARGS))
-        raise ConfigError(
-            f"model.backbone: unknown option(s) {unknown} for backbone {name!r}; "
-            f"it accepts {extra}"
-        )
+    given = {k: v for k, v in {"dim": dim, "depth": depth}.items() if v is not None}
+    if size is not None:
+        sized = sized_config({"name": name, "size": size, **given, **family_kwargs})
+        sized.pop("name")
+        dim, depth = sized.pop("dim", None), sized.pop("depth", None)
+        family_kwargs = sized
+    dim = 64 if dim is None else dim
+    depth = 4 if depth is None else depth
+    BACKBONES.check(name, family_kwargs, fixed=COMMON_KWARGS)
     if backend not in (None, "auto", "torch", "triton"):
         raise ConfigError(f"model.backbone.backend: must be auto, torch or triton, got {backend!r}")
-    try:
-        return builder(
-            dim=dim, depth=depth, ndim=ndim, causal=causal, drop_path=drop_path, backend=backend,
-            **family_kwargs,
-        )
-    except ConfigError:
-        raise
-    except (TypeError, ValueError) as e:
-        raise ConfigError(f"model.backbone: invalid options for backbone {name!r}: {e}") from e
+    return BACKBONES.create(name, dim=dim, depth=depth, ndim=ndim, causal=causal, drop_path=drop_path,
+                            backend=backend, **family_kwargs)

@@ -172,7 +172,14 @@ class SSMMixer(nn.Module):
         return channels_last_linear(y * F.silu(z), self.out_proj)
 
 
-@register_backbone("ssm")
+SSM_SIZES: dict[str, dict] = {  # create_backbone("ssm", size=...)
+    "tiny": {"dim": 64, "depth": 4, "d_state": 16, "expand": 2, "d_conv": 4, "merge": 'mean', "mlp_ratio": 0.0},
+    "small": {"dim": 128, "depth": 8, "d_state": 16, "expand": 2, "d_conv": 4, "merge": 'mean', "mlp_ratio": 2.0},
+    "base": {"dim": 256, "depth": 12, "d_state": 16, "expand": 2, "d_conv": 4, "merge": 'learned', "mlp_ratio": 2.0},
+}
+
+
+@register_backbone("ssm", sizes=SSM_SIZES)
 class SSMBackbone(Backbone):
     """Selective state-space backbone (Mamba/Vim/VMamba-style multi-order scans).
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from signalkit.heads.registry import register_head
 
+
+@register_head("decoding")
 class DecodingHead(nn.Module):
     """``features (B, D, *grid) -> logits (B, num_classes)``.
 

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
+from signalkit.heads.registry import register_head
 
+
+@register_head("forecast_field")
 class ForecastFieldHead(nn.Module):
     """``features (B, D, h', w') -> delta (B, n_vars, H, W)`` through the tokenizer's ``untokenize``."""
 
@@ -27,12 +30,3 @@ class ForecastFieldHead(nn.Module):
     def forward(self, features: Tensor, batch: dict) -> Tensor:
         out = self.mlp(self.norm(features))
         return self.tokenizer[0].untokenize(out, batch, self.n_vars)
-
-
-def _register() -> None:
-    from signalkit.heads import register_head
-
-    register_head("forecast_field", ForecastFieldHead)
-
-
-_register()

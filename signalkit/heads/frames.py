@@ -12,10 +12,11 @@ import torch
 from torch import Tensor, nn
 
 from signalkit.errors import ModelError
-from signalkit.heads import register_head
+from signalkit.heads.registry import register_head
 from signalkit.tokenizers.frames import conv_block
 
 
+@register_head("frames")
 class FrameHead(nn.Module):
     """SimVP decoder as a head.
 
@@ -69,6 +70,3 @@ class FrameHead(nn.Module):
                 return out + x
             return out + x[:, -1:]
         return out
-
-
-register_head("frames", FrameHead)

@@ -12,6 +12,7 @@ import torch
 from torch import Tensor, nn
 
 from signalkit.errors import ConfigError
+from signalkit.heads.registry import register_head
 
 _CONV = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}
 
@@ -31,6 +32,7 @@ class _DecoderBlock(nn.Module):
         return x + self.mlp(self.norm2(x))
 
 
+@register_head("reconstruction")
 class ReconstructionHead(nn.Module):
     """``features (B, D, *grid)`` (+ ``batch["mask"] (B, *grid)`` bool) -> signal like ``batch["x"]``.
 
@@ -68,13 +70,3 @@ class ReconstructionHead(nn.Module):
         for blk in self.blocks:
             x = blk(x)
         return self._tokenizer.untokenize(self.proj(self.drop(x)), batch)
-
-
-
-def _register() -> None:
-    from signalkit.heads import register_head
-
-    register_head("reconstruction", ReconstructionHead)
-
-
-_register()

@@ -1,7 +1,8 @@
 """Readers: one per format family, each returning a Recording (``xarray.Dataset``).
 
-``READERS`` maps a modality to its reader function and the file extensions it accepts;
-modalities register themselves here so that ``signalkit ingest <modality>`` finds them.
+``READERS`` (a :class:`signalkit.registry.Registry`) maps a modality to its reader function, with the
+file extensions it accepts as the entry's ``extensions``; the reader modules register themselves
+there and are imported on the first lookup, so that ``signalkit ingest <modality>`` finds them.
 """
 
 from __future__ import annotations
@@ -9,57 +10,38 @@ from __future__ import annotations
 import glob as _glob
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import xarray as xr
 
-from signalkit.errors import ConfigError, InputError
+from signalkit.errors import InputError
+from signalkit.registry import Registry
 
-
-@dataclass(frozen=True)
-class Reader:
-    """A modality's reader: ``read(path, **kwargs) -> Recording`` and its file extensions."""
-
-    read: Callable[..., xr.Dataset]
-    extensions: tuple[str, ...]
-
-
-READERS: dict[str, Reader] = {}
-_BUILTIN_LOADED = False
+READERS: Registry[Callable[..., xr.Dataset]] = Registry(
+    "modality", "modality", name_key="modality",
+    modules=("signalkit.io.mne_reader", "signalkit.io.weather", "signalkit.io.video", "signalkit.io.nifti"),
+)
 
 
 def register_reader(modality: str, read: Callable[..., xr.Dataset], extensions: tuple[str, ...]) -> None:
     """Register (or replace) the reader of a modality."""
-    READERS[modality] = Reader(read, tuple(e.lower() for e in extensions))
+    READERS.register(modality, read, replace=True, extensions=tuple(e.lower() for e in extensions))
 
 
-def _register_builtin() -> None:
-    from functools import partial
-
-    from signalkit.io.mne_reader import EXTENSIONS, read_sensor
-
-    for modality in ("eeg", "meg", "ieeg"):
-        register_reader(modality, partial(read_sensor, modality=modality), EXTENSIONS)
-    from signalkit.registry import import_optional
-
-    import_optional(("signalkit.io.weather", "signalkit.io.video", "signalkit.io.nifti"))
+def get_reader(modality: str) -> Callable[..., xr.Dataset]:
+    """The reader ``read(path, **kwargs) -> Recording`` of ``modality``; :class:`ConfigError` listing the
+    known ones."""
+    return READERS.get_builder(modality)
 
 
-def get_reader(modality: str) -> Reader:
-    """Return the reader of ``modality`` or raise :class:`ConfigError` listing the known ones."""
-    global _BUILTIN_LOADED
-    if not _BUILTIN_LOADED:  # a modality module imported first may already have registered itself
-        _BUILTIN_LOADED = True
-        _register_builtin()
-    if modality not in READERS:
-        raise ConfigError(f"modality: unknown modality {modality!r} (known: {', '.join(sorted(READERS))})")
-    return READERS[modality]
+def reader_extensions(modality: str) -> tuple[str, ...]:
+    """File extensions (lower case, with the dot) the reader of ``modality`` accepts."""
+    return READERS.meta(modality)["extensions"]
 
 
 def read_recording(path: str | os.PathLike, modality: str = "eeg", **kwargs) -> xr.Dataset:
     """Read one file of ``modality`` into a Recording (see DESIGN.md section 3)."""
-    return get_reader(modality).read(path, **kwargs)
+    return get_reader(modality)(path, **kwargs)
 
 
 def expand_sources(source: str | os.PathLike | list, modality: str) -> list[str]:
@@ -71,7 +53,7 @@ def expand_sources(source: str | os.PathLike | list, modality: str) -> list[str]
     """
     if isinstance(source, (list, tuple)):
         return [f for s in source for f in expand_sources(s, modality)]
-    exts = get_reader(modality).extensions
+    exts = reader_extensions(modality)
     text = str(source)
     if any(ch in text for ch in "*?["):
         files = sorted(f for f in _glob.glob(text, recursive=True) if os.path.isfile(f))

@@ -9,6 +9,7 @@ with their positions and coil orientations.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 import warnings
 from pathlib import Path
 from uuid import uuid4
@@ -18,6 +19,7 @@ import numpy as np
 import xarray as xr
 
 from signalkit.errors import ConfigError, InputError
+from signalkit.io import register_reader
 from signalkit.io.identity import parse_identity
 from signalkit.io.mne_preprocess import SensorPreprocess
 from signalkit.io.montage import canonical_names, montage_positions
@@ -313,3 +315,7 @@ def read_sensor(
         raise _unreadable(path, err) from None
     validate_recording(rec, modality, name=str(path))
     return rec
+
+
+for _modality in ("eeg", "meg", "ieeg"):
+    register_reader(_modality, partial(read_sensor, modality=_modality), EXTENSIONS)

@@ -31,6 +31,7 @@ import numpy as np
 import xarray as xr
 
 from signalkit.errors import InputError
+from signalkit.io import register_reader
 from signalkit.io.weather_names import level_name, lookup
 from signalkit.recording import SIGNAL, file_sha256
 
@@ -286,12 +287,6 @@ def read_weather(
     return out
 
 
-def _register() -> None:
-    from signalkit.io import register_reader
-
-    register_reader("weather", read_weather, EXTENSIONS)
-
-
-_register()
+register_reader("weather", read_weather, EXTENSIONS)
 
 __all__ = ["EXTENSIONS", "open_weather", "read_weather"]

@@ -15,6 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from signalkit.tokenizers.registry import register_tokenizer
+
 N_STATIC = 9
 
 
@@ -37,6 +39,7 @@ def static_fields(batch: dict, shape: tuple[int, int], device, dtype) -> Tensor:
     return torch.cat([grid, feats[:, :, None, None].expand(b, 4, h, w)], 1)
 
 
+@register_tokenizer("field")
 class FieldTokenizer(nn.Module):
     """``x (B, history, n_vars, H, W)`` -> tokens ``(B, D, ceil(H/p), ceil(W/p))``.
 
@@ -82,12 +85,3 @@ class FieldTokenizer(nn.Module):
         """``(B, channels * p * p, h', w')`` per-token vectors -> fields ``(B, channels, H, W)``."""
         h, w = batch["x"].shape[-2:]
         return F.pixel_shuffle(features, self.patch_size)[:, :channels, :h, :w]
-
-
-def _register() -> None:
-    from signalkit.tokenizers import register_tokenizer
-
-    register_tokenizer("field", FieldTokenizer)
-
-
-_register()

@@ -11,7 +11,7 @@ import torch
 from torch import Tensor, nn
 
 from signalkit.errors import ModelError
-from signalkit.tokenizers import register_tokenizer
+from signalkit.tokenizers.registry import register_tokenizer
 
 
 class PixelNorm(nn.Module):
@@ -41,6 +41,7 @@ def conv_block(c_in: int, c_out: int, stride: int = 1, transpose: bool = False, 
     return nn.Sequential(conv, layer, nn.SiLU())
 
 
+@register_tokenizer("frames")
 class FrameTokenizer(nn.Module):
     """SimVP encoder as a tokenizer.
 
@@ -93,8 +94,3 @@ class FrameTokenizer(nn.Module):
         b, t = x.shape[:2]
         z = self.proj(self.down(self.stem(x.flatten(0, 1))))
         return z.unflatten(0, (b, t)).transpose(1, 2)
-
-
-register_tokenizer("frames", FrameTokenizer)
-
-import signalkit.models_video  # noqa: E402,F401  (registers the convlstm backbone used with this tokenizer)

@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from signalkit.recording import CH_TYPES
+from signalkit.tokenizers.registry import register_tokenizer
 
 
 class SensorEmbedding(nn.Module):
@@ -41,6 +42,7 @@ class SensorEmbedding(nn.Module):
         return known * feats + (1 - known) * self.unknown + self.type_embed(ch_type)
 
 
+@register_tokenizer("sensor")
 class SensorTokenizer(nn.Module):
     """``x (B, C, T)`` -> tokens ``(B, D, T // patch, S)`` (grid: time patches x virtual channels).
 

@@ -24,13 +24,14 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from signalkit.tokenizers import register_tokenizer
+from signalkit.tokenizers.registry import register_tokenizer
 
 
 def _triple(v: int | Sequence[int]) -> tuple[int, int, int]:
     return (int(v),) * 3 if isinstance(v, int) else tuple(int(n) for n in v)  # type: ignore[return-value]
 
 
+@register_tokenizer("volume")
 class VolumeTokenizer(nn.Module):
     """``x (B, T, X, Y, Z)`` -> tokens ``(B, D, T // time_patch, gx * gy * gz)``.
 
@@ -105,6 +106,3 @@ class VolumeTokenizer(nn.Module):
         out = out.reshape(b, tg, gx, gy, gz, tp, px, py, pz).permute(0, 1, 5, 2, 6, 3, 7, 4, 8)
         out = out.reshape(b, tg * tp, gx * px, gy * py, gz * pz)
         return out[:, :t, :space[0], :space[1], :space[2]]
-
-
-register_tokenizer("volume", VolumeTokenizer)

@@ -1,4 +1,4 @@
-"""Registry, create_backbone validation, YAML size configs, FLOP counter."""
+"""Registry, create_backbone validation, named sizes and their config files, FLOP counter."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 import torch
 import yaml
 
-from signalkit.backbones import count_flops, create_backbone, list_backbones, register_backbone
+from signalkit.backbones import backbone_sizes, count_flops, create_backbone, list_backbones, register_backbone
 from signalkit.errors import ConfigError
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs" / "model" / "backbone"
@@ -70,24 +70,48 @@ def test_wrong_input_shape_names_expectation():
 CONFIGS = sorted(CONFIG_DIR.glob("*.yaml"))
 
 
-def test_config_files_exist():
+def test_one_config_file_per_family_with_a_size():
     names = {p.stem for p in CONFIGS}
-    for fam in ("large_kernel", "afno", "ssm", "hyena"):
-        assert {fam, f"{fam}_tiny", f"{fam}_base"} <= names
+    assert EXPECTED <= names
+    for fam in EXPECTED:
+        cfg = yaml.safe_load((CONFIG_DIR / f"{fam}.yaml").read_text())
+        assert cfg == {"name": fam, "size": "small"}
+    # config names used by model/experiment configs stay
+    assert yaml.safe_load((CONFIG_DIR / "large_kernel_micro.yaml").read_text()) == {"name": "large_kernel", "size": "micro"}
+    assert yaml.safe_load((CONFIG_DIR / "afno_base.yaml").read_text()) == {"name": "afno", "size": "base"}
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.stem)
-def test_config_builds(path):
+def test_config_names_a_registered_size(path):
     cfg = yaml.safe_load(path.read_text())
-    assert isinstance(cfg, dict) and "_target_" not in cfg
-    assert {"name", "dim", "depth"} <= set(cfg)
-    assert cfg["name"] in list_backbones()
-    kw = dict(cfg)
-    name = kw.pop("name")
-    kw.update(dim=8, depth=1)  # the model config overrides dim; keep the build cheap
-    m = create_backbone(name, ndim=2, causal=True, **kw)
-    x = torch.randn(1, 8, 4, 6)
+    assert isinstance(cfg, dict) and "_target_" not in cfg and set(cfg) == {"name", "size"}
+    assert cfg["size"] in backbone_sizes(cfg["name"])
+
+
+# the sizes as written (no override of what they set): width, depth and parameter count grow
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_named_sizes_build_with_their_own_values(name):
+    sizes = backbone_sizes(name)
+    assert {"tiny", "small", "base"} <= set(sizes)
+    m = create_backbone(name, size="tiny", ndim=2, causal=True)
+    assert (m.dim, m.depth) == (sizes["tiny"]["dim"], sizes["tiny"]["depth"])
+    x = torch.randn(1, m.dim, 4, 6)
     assert m(x).shape == x.shape
+    params = {}
+    for size in ("tiny", "small", "base"):
+        with torch.device("meta"):  # parameter counts without allocating the base model
+            b = create_backbone(name, size=size, ndim=2, causal=True)
+        assert (b.dim, b.depth) == (sizes[size]["dim"], sizes[size]["depth"])
+        params[size] = sum(p.numel() for p in b.parameters())
+    assert params["tiny"] < params["small"] < params["base"]
+
+
+def test_size_gives_defaults_explicit_arguments_win():
+    m = create_backbone("afno", size="base", dim=16, depth=1, ndim=2)
+    assert (m.dim, m.depth) == (16, 1)
+    assert create_backbone("afno", size="base", ndim=2, dim=16).depth == backbone_sizes("afno")["base"]["depth"]
+    with pytest.raises(ConfigError, match="model.backbone.size: unknown size 'huge'"):
+        create_backbone("afno", size="huge")
 
 
 def test_count_flops_linear_in_length():
