@@ -38,7 +38,7 @@ REAL_EDF = Path(os.environ.get("SIGNALKIT_SAMPLE_DATA", "/work/shared/data")) / 
 
 def synthetic_edfs(out: Path, subjects: int, trials: int, montage: str) -> list[Path]:
     """Write (once, cached by size) the synthetic motor-imagery EDFs; return their paths."""
-    from signalkit.demo import make_motor_imagery
+    from signalkit.synthetic.eeg import make_motor_imagery
 
     folder = out / f"mi_{subjects}x{trials}_{montage}"
     done = folder / ".done"
@@ -70,7 +70,7 @@ def ingest_rows(files: list[Path], out: Path, jobs_list: list[int]) -> tuple[lis
 
 def signalkit_dataset(store: str, events: dict, preload: bool):
     """(dataset, collate_fn) of signalkit event windows (4 s from the event onset)."""
-    from signalkit.datamodules.collate import collate_sensor
+    from signalkit.datamodules.loading.collate import collate_sensor
     from signalkit.datamodules.windows import WindowDataset, build_sensor_index
     from signalkit.store import open_store
 

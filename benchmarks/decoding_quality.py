@@ -6,7 +6,7 @@
 All methods see the same windows (4 s from each event onset, read through a signalkit store) and
 the same splits:
 
-* synthetic motor imagery (``signalkit.demo``), cross-subject (last subject held out) and
+* synthetic motor imagery (``signalkit.synthetic.eeg``), cross-subject (last subject held out) and
   within-subject (each subject's trials split in half, stratified; one model trained on all
   subjects' first halves, tested on the second halves),
 * real EEGMMIDB S001R03, ``T1`` vs ``T2``, within-run stratified k-fold.
@@ -143,7 +143,7 @@ def fit_signalkit(data, tr, te, seed, epochs, batch):
     import lightning as L
     from torch.utils.data import DataLoader
 
-    from signalkit.datamodules.collate import collate_sensor
+    from signalkit.datamodules.loading.collate import collate_sensor
     from signalkit.models import model_config
     from signalkit.tasks import DecodingTask
 

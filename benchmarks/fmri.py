@@ -36,7 +36,7 @@ print(time.time() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 def bench_ingest(out: Path) -> dict:
     import numpy as np
 
-    from signalkit.synthetic_fmri import write_nifti_frames
+    from signalkit.synthetic.fmri import write_nifti_frames
 
     shape = (64, 64, 48, 200)
     base = np.random.default_rng(0).standard_normal(shape[:3]).astype(np.float32)
@@ -67,7 +67,7 @@ def main() -> None:
     out = Path(args.out or tempfile.mkdtemp(prefix="fmri_bench_"))
     out.mkdir(parents=True, exist_ok=True)
     from signalkit.store import ingest
-    from signalkit.synthetic_fmri import make_block_design
+    from signalkit.synthetic.fmri import make_block_design
 
     scale = 0.4 if args.quick else 1.0
     ep = lambda n: f"trainer.max_epochs={max(2, int(n * scale))}"  # noqa: E731

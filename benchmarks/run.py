@@ -59,7 +59,7 @@ def jobs() -> list[Job]:
             ["-m", "benchmarks.data_path", "--quick", "--montage", "19", "--out", f"{d}/data_path"],
             ["-m", "benchmarks.data_path", "--montage", "64", "--out", f"{d}/data_path"], 300, 1800, peers=True,
             notes=["With 2 DataLoader workers each worker builds its batches in a ring of shared-memory slots "
-                   "that it reuses (datamodules/shared_batches.py); the main process wraps a slot without a "
+                   "that it reuses (datamodules/loading/shared_batches.py); the main process wraps a slot without a "
                    "copy and frees it when the batch is dropped. A fresh shared segment per batch (PyTorch's "
                    "default) cost about 2.5 ms per 3 MB batch, five times the read itself, and held signalkit "
                    "to about 4x braindecode lazy with 2 workers. On the 15-window EEGMMIDB file one epoch is one "

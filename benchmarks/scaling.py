@@ -28,7 +28,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from signalkit.backbones import create_backbone
-from signalkit.backbones.common import ChannelNorm, Mlp
+from signalkit.backbones.common import ChannelLayerNorm, Mlp
 
 FAMILIES = ["large_kernel", "lka", "afno", "gfnet", "hyena", "ssm", "attention"]
 
@@ -39,7 +39,7 @@ class AttentionBlock(nn.Module):
     def __init__(self, dim: int, heads: int, mlp_ratio: float = 4.0) -> None:
         super().__init__()
         self.heads = heads
-        self.norm1, self.norm2 = ChannelNorm(dim), ChannelNorm(dim)
+        self.norm1, self.norm2 = ChannelLayerNorm(dim), ChannelLayerNorm(dim)
         self.qkv = nn.Linear(dim, 3 * dim)
         self.proj = nn.Linear(dim, dim)
         self.mlp = Mlp(dim, mlp_ratio)
@@ -59,7 +59,7 @@ class AttentionBackbone(nn.Module):
     def __init__(self, dim: int, depth: int, heads: int = 2) -> None:
         super().__init__()
         self.blocks = nn.Sequential(*(AttentionBlock(dim, heads) for _ in range(depth)))
-        self.norm = ChannelNorm(dim)
+        self.norm = ChannelLayerNorm(dim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.norm(self.blocks(x))

@@ -51,7 +51,7 @@ def _ingest(paths: list[Path], store: Path) -> str:
 
 def make_pretrain_store(root: Path, n_subjects: int, n_trials: int, seed: int) -> str:
     """Montage A (64 channels), subjects 1..n; labels exist in the files but are never used."""
-    from signalkit.demo import make_motor_imagery
+    from signalkit.synthetic.eeg import make_motor_imagery
 
     paths = make_motor_imagery(root / "pretrain_edf", n_subjects, n_trials, montage="64", seed=seed)
     return _ingest(paths, root / "pretrain.zarr")
@@ -60,7 +60,7 @@ def make_pretrain_store(root: Path, n_subjects: int, n_trials: int, seed: int) -
 def make_finetune_store(root: Path, seed: int, train_trials: int, train_subjects: int,
                         test_subjects: int, test_trials: int) -> tuple[str, dict]:
     """Montage B (19 channels), subjects from 101: train, one val, test; returns (store, assign)."""
-    from signalkit.demo import make_motor_imagery
+    from signalkit.synthetic.eeg import make_motor_imagery
 
     folder = root / f"finetune_edf_seed{seed}"
     per_subject = max(1, train_trials // train_subjects)
