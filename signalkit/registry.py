@@ -153,7 +153,7 @@ class Registry(Mapping[str, T], Generic[T]):
         except ConfigError:
             raise
         except self.wrap as err:
-            raise ConfigError(f"{self.key}: invalid options for {self.kind} {name!r}: {err}") from None
+            raise ConfigError(f"{self.key}: {err}") from None
 
 
 def build_registered(table: Mapping[str, Callable[..., Any]], name: str, section: str, kind: str,
