@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from signalkit.errors import ModelError
+from signalkit.registry import Registry
 
 HUB_PREFIX = "hf-hub:"
 HUB_FILES = ("config.json", "model.safetensors")
@@ -36,7 +37,8 @@ class PretrainedEntry:
     description: str = ""
 
 
-_REGISTRY: dict[str, PretrainedEntry] = {}
+PRETRAINED: Registry[PretrainedEntry] = Registry("pretrained model", "model.pretrained")
+_REGISTRY = PRETRAINED  # old name, kept for one release
 
 
 def register_pretrained(name: str, *, path: str | os.PathLike | None = None, hub: str | None = None,
@@ -45,13 +47,12 @@ def register_pretrained(name: str, *, path: str | os.PathLike | None = None, hub
     if (path is None) == (hub is None):
         raise ModelError(f"{name}: register a pretrained model with exactly one of path= or hub=")
     entry = PretrainedEntry(name, str(path) if path is not None else None, hub, revision, description)
-    _REGISTRY[name] = entry
-    return entry
+    return PRETRAINED.register(name, entry, replace=True)
 
 
 def list_pretrained() -> list[str]:
     """Registered names plus the sub-folders of ``SIGNALKIT_PRETRAINED_PATH`` holding a config.json."""
-    names = set(_REGISTRY)
+    names = set(PRETRAINED.names())
     for root in _search_path():
         if root.is_dir():
             names.update(p.name for p in root.iterdir() if (p / "config.json").is_file())
@@ -71,8 +72,8 @@ def resolve_pretrained(name_or_path: str | os.PathLike) -> Path:
     if text.startswith(HUB_PREFIX):
         repo, _, rev = text[len(HUB_PREFIX):].partition("@")
         return download_from_hub(repo, rev or None)
-    if text in _REGISTRY:
-        entry = _REGISTRY[text]
+    if text in PRETRAINED:
+        entry = PRETRAINED[text]
         if entry.path is not None:
             if not Path(entry.path).is_dir():
                 raise ModelError(f"{entry.path}: folder of pretrained model {text!r} does not exist")
