@@ -11,9 +11,9 @@ from signalkit.cli import main
 
 def test_print_config_from_argv_not_sys_argv(monkeypatch, capsys):
     monkeypatch.setattr(sys, "argv", ["signalkit"])  # as when called from Python (a notebook)
-    assert main(["train", "--print-config", "model.backbone.size=tiny", "model.dim=24"]) == 0
+    assert main(["train", "--print-config", "model.backbone.depth=3", "model.dim=24"]) == 0
     cfg = yaml.safe_load(capsys.readouterr().out)
-    assert cfg["model"]["dim"] == 24 and cfg["model"]["backbone"]["size"] == "tiny"
+    assert cfg["model"]["dim"] == 24 and cfg["model"]["backbone"]["depth"] == 3
     # the flag anywhere on the line, before the command too
     assert main(["--print-config", "train", "model.dim=40"]) == 0
     assert yaml.safe_load(capsys.readouterr().out)["model"]["dim"] == 40
