@@ -13,8 +13,8 @@ from torchmetrics.classification import (
     MulticlassF1Score,
 )
 
-from signalkit.tasks.augment import build_augment
 from signalkit.errors import ConfigError
+from signalkit.tasks.augment import build_augment
 from signalkit.tasks.base import BaseTask
 
 

@@ -36,10 +36,9 @@ from torch import Tensor
 from torchmetrics import MeanMetric, MetricCollection
 
 from signalkit.errors import ConfigError
+from signalkit.tasks.base import BaseTask
 from signalkit.tasks.masking import MASK_KINDS, SparseMasking, bernoulli_patch_mask, make_mask, upsample_mask
 from signalkit.tasks.skill import SkillTask
-from signalkit.tasks.base import BaseTask
-from signalkit.tasks.volumes import time_first, time_patch, valid_mask_like
 from signalkit.tasks.targets import (  # noqa: F401  (public here too)
     TARGETS,
     _segments,
@@ -48,6 +47,7 @@ from signalkit.tasks.targets import (  # noqa: F401  (public here too)
     spectral_loss,
     standardize,
 )
+from signalkit.tasks.volumes import time_first, time_patch, valid_mask_like
 
 
 
@@ -331,10 +331,11 @@ class FMRIReconstructionTask(SkillTask):
     the tokenizer's patch grid: time patch x 3-D patch for volumes ``x (B, T, X, Y, Z)``, time
     patch x region for regions ``x (B, R, T)``), sets the hidden signal to 0 and takes the MSE on
     hidden brain voxels only. Metrics on the same hidden voxels: ``mse``, the baselines
-    ``mse_voxel_mean`` (predict each voxel's temporal mean over its run, ``batch["voxel_mean"]``)
-    and ``mse_global_mean`` (predict the run's mean over the brain, ``batch["global_mean"]``), and
-    ``skill = 1 - mse / mse_voxel_mean``. Without those batch keys (regions) both baselines
-    predict 0, the run mean of z-scored signals.
+    ``mse_voxel_mean`` (predict each voxel's temporal mean over its run) and ``mse_global_mean``
+    (predict the run's mean over the brain), and ``skill = 1 - mse / mse_voxel_mean``. The
+    baselines come from the data's run statistics (the stage dataset's ``run_baselines(rec)``),
+    not from the batch; without them (regions, no trainer) both predict 0, the run mean of
+    z-scored signals.
     """
 
     METRICS = ("mse", "mse_voxel_mean", "mse_global_mean")
@@ -354,6 +355,19 @@ class FMRIReconstructionTask(SkillTask):
         tok = model.get("tokenizer", {})
         if tok.get("grid") == "space" and tok.get("time_patch") is None:  # fold the whole window
             tok["time_patch"] = int((data_contract or {}).get("n_frames") or 1)
+
+    def run_baselines(self, batch: dict, stage: str) -> tuple[Tensor | None, Tensor | None]:
+        """``(voxel mean (B, X, Y, Z), run mean (B,))`` of the batch's runs from the stage's dataset."""
+        loaders = None
+        if self._trainer is not None and "rec" in batch:
+            loaders = {"train": lambda: self.trainer.train_dataloader, "val": lambda: self.trainer.val_dataloaders,
+                       "test": lambda: self.trainer.test_dataloaders}[stage]()
+        loader = loaders[0] if isinstance(loaders, (list, tuple)) and loaders else loaders
+        ds = getattr(loader, "dataset", None)
+        base = ds.run_baselines(batch["rec"].cpu()) if callable(getattr(ds, "run_baselines", None)) else None
+        if base is None:
+            return None, None
+        return base[0].to(batch["x"].device), base[1].to(batch["x"].device)
 
     def signal_mask(self, x: Tensor, generator: torch.Generator | None = None) -> Tensor:
         """Bool mask shaped like ``x`` (True = hidden), constant over each patch."""
@@ -378,8 +392,9 @@ class FMRIReconstructionTask(SkillTask):
         metrics = self.metrics_for(stage)
         metrics["mse"].update(p.detach(), target)
         tx = time_first(x)
-        vmean = batch["voxel_mean"][:, None].expand_as(tx) if "voxel_mean" in batch else torch.zeros_like(tx)
-        gmean = batch.get("global_mean", torch.zeros(x.shape[0], device=x.device))
+        vmean, gmean = self.run_baselines(batch, stage)
+        vmean = vmean[:, None].expand_as(tx) if vmean is not None else torch.zeros_like(tx)
+        gmean = gmean if gmean is not None else torch.zeros(x.shape[0], device=x.device)
         gmean = gmean.to(tx.dtype).view(-1, *[1] * (tx.dim() - 1)).expand_as(tx)
         metrics["mse_voxel_mean"].update(vmean[sel].float(), target)
         metrics["mse_global_mean"].update(gmean[sel].float(), target)
