@@ -13,9 +13,10 @@ Targets: ``events`` gives decoding windows starting at each matching event onset
 frames (``(H, X, Y, Z)`` or ``(R, H)``); otherwise fixed windows for reconstruction.
 Normalisation ``"run"`` z-scores every voxel (region) with its own run's mean and standard
 deviation (unsupervised, as ``nilearn``'s ``standardize``); ``"global"`` z-scores a run with one
-mean and standard deviation over its brain voxels (keeps the anatomy); ``"none"``. Volume items
-also carry the reconstruction baselines in those units: ``voxel_mean (X, Y, Z)`` (each voxel's
-temporal mean) and ``global_mean`` (the run's mean over brain voxels).
+mean and standard deviation over its brain voxels (keeps the anatomy); ``"none"``. The
+reconstruction baselines in those units (each voxel's temporal mean, the run's mean over brain
+voxels) stay with the dataset's run statistics (:meth:`FMRIWindowDataset.run_baselines`, looked up
+by the batch's ``rec``), not in the batch.
 """
 
 from __future__ import annotations
@@ -124,8 +125,7 @@ class FMRIWindowDataset(Dataset):
         meta = self.meta[r]
         if self.mode == "volume":
             if "voxel_mask" in meta:
-                item["voxel_mask"], item["voxel_mean"] = meta["voxel_mask"], meta["voxel_mean"]
-                item["global_mean"] = meta["global_mean"]
+                item["voxel_mask"] = meta["voxel_mask"]
         else:
             item["pos"], item["ch_type"] = meta["pos"], meta["ch_type"]
         if self.horizon:
@@ -133,6 +133,18 @@ class FMRIWindowDataset(Dataset):
         elif self.with_target:
             item["y"] = int(self._target[i])
         return item
+
+    def run_baselines(self, rec: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """Reconstruction baselines of the runs ``rec (B,)`` in normalised units.
+
+        Returns each voxel's temporal mean over its run ``(B, X, Y, Z)`` and the run's mean over
+        its brain voxels ``(B,)`` (float32), or ``None`` without volume statistics (regions).
+        """
+        runs = [int(r) for r in rec.reshape(-1).tolist()]
+        if self.mode != "volume" or not all("voxel_mean" in self.meta[r] for r in runs):
+            return None
+        return (torch.stack([self.meta[r]["voxel_mean"] for r in runs]),
+                torch.tensor([self.meta[r]["global_mean"] for r in runs], dtype=torch.float32))
 
     def source_of(self, rec: int) -> str:
         return str(self.meta[rec]["source"])

@@ -1,10 +1,21 @@
-"""Tasks: ``BaseTask`` and one LightningModule per task type."""
+"""Tasks: ``BaseTask`` and one LightningModule per task type (modality specifics as subclasses).
+
+=================  ==========================================================================
+family             tasks
+=================  ==========================================================================
+decoding           :class:`DecodingTask`, :class:`FMRIDecodingTask`
+reconstruction     :class:`ReconstructionTask`, :class:`FMRIReconstructionTask`
+forecasting        :class:`WeatherForecastingTask`, :class:`FMRIForecastingTask`,
+                   :class:`VideoForecastingTask` (all roll out through
+                   :func:`signalkit.tasks.forecasting.rollout`)
+=================  ==========================================================================
+"""
 
 from signalkit.tasks.base import BaseTask, NonFiniteLossError
-from signalkit.tasks.decoding import DecodingTask
-from signalkit.tasks.reconstruction import ReconstructionTask
-from signalkit.tasks.forecasting import WeatherForecastingTask
+from signalkit.tasks.decoding import DecodingTask, FMRIDecodingTask
+from signalkit.tasks.forecasting import FMRIForecastingTask, WeatherForecastingTask, rollout
+from signalkit.tasks.reconstruction import FMRIReconstructionTask, ReconstructionTask
 from signalkit.tasks.video_forecasting import VideoForecastingTask
 
-__all__ = ["BaseTask", "DecodingTask", "NonFiniteLossError", "ReconstructionTask", "VideoForecastingTask",
-           "WeatherForecastingTask"]
+__all__ = ["BaseTask", "DecodingTask", "FMRIDecodingTask", "FMRIForecastingTask", "FMRIReconstructionTask",
+           "NonFiniteLossError", "ReconstructionTask", "VideoForecastingTask", "WeatherForecastingTask", "rollout"]

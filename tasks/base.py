@@ -3,6 +3,18 @@
 Hyperparameters are plain values (dicts, lists, numbers, strings) so that checkpoints load with
 ``torch.load(weights_only=True)``. The model is built from its plain config through the
 registries; ``freeze_backbone``/``unfreeze_at_epoch`` and ``layer_decay`` serve fine-tuning.
+
+Subclasses follow torchgeo's pattern: each keeps an explicit typed signature and calls
+``super().__init__(model=..., data_contract=..., ...)`` with keyword arguments only (BaseTask's
+arguments are keyword-only, so a reordered subclass signature cannot misassign a value). Every
+argument of the whole hierarchy lands in ``self.hparams``; the constructor then calls the hooks
+
+* :meth:`complete_model_config` (fill the model config from the data contract, in place, before the
+  hyperparameters are saved, so a checkpoint rebuilds the same model),
+* :meth:`configure_models` (``self.model`` from ``hparams.model``; plural as in torchgeo: Lightning's
+  Trainer calls its own ``configure_model`` hook at every fit/test, which would rebuild the model),
+* :meth:`configure_losses` and :meth:`configure_metrics` (one ``MetricCollection``, cloned per stage
+  into ``self.stage_metrics["train_" | "val_" | "test_"]`` with prefixes ``train/``, ``val/``, ``test/``).
 """
 
 from __future__ import annotations
@@ -13,6 +25,7 @@ from typing import Any
 import lightning as L
 import torch
 from torch import Tensor, nn
+from torchmetrics import MetricCollection
 
 from signalkit.errors import ConfigError, SignalkitError
 from signalkit.models import SignalModel, build_model
@@ -37,8 +50,11 @@ class BaseTask(L.LightningModule):
             skips such batches.
     """
 
+    STAGES = ("train", "val", "test")
+
     def __init__(
         self,
+        *,
         model: dict,
         data_contract: dict | None = None,
         lr: float = 1e-3,
@@ -52,9 +68,34 @@ class BaseTask(L.LightningModule):
         super().__init__()
         if nan_policy not in ("raise", "skip"):
             raise ConfigError(f"task.nan_policy: expected raise|skip, got {nan_policy!r}")
-        self.save_hyperparameters()
-        self.model: SignalModel = build_model(model, data_contract)
+        self.complete_model_config(model, data_contract)
+        self.save_hyperparameters()  # every __init__ argument of the subclass chain, by name
+        self.configure_models()
+        self.configure_losses()
+        metrics = self.configure_metrics()
+        # one collection per stage ("train" cannot be a ModuleDict key: it is a Module method)
+        self.stage_metrics = nn.ModuleDict(
+            {} if metrics is None else {f"{s}_": metrics.clone(prefix=f"{s}/") for s in self.STAGES})
         self._set_backbone_trainable(not freeze_backbone)
+
+    # ------------------------------------------------------------------ hooks
+    def complete_model_config(self, model: dict, data_contract: dict | None) -> None:
+        """Fill ``model`` (the plain config) in place from the data contract; default: nothing."""
+
+    def configure_models(self) -> None:
+        """Build ``self.model`` from ``hparams.model`` and ``hparams.data_contract``."""
+        self.model: SignalModel = build_model(self.hparams.model, self.hparams.data_contract)
+
+    def configure_losses(self) -> None:
+        """Set up the loss (buffers, weights); default: nothing (the task's step computes it)."""
+
+    def configure_metrics(self) -> MetricCollection | None:
+        """The task's metrics; cloned once per stage into ``self.stage_metrics``. Default: none."""
+        return None
+
+    def metrics_for(self, stage: str) -> MetricCollection:
+        """The collection of ``stage`` (``train``, ``val`` or ``test``)."""
+        return self.stage_metrics[f"{stage}_"]
 
     # ------------------------------------------------------------ fine-tuning
     def _set_backbone_trainable(self, trainable: bool) -> None:

@@ -13,8 +13,8 @@ from torchmetrics.classification import (
     MulticlassF1Score,
 )
 
-from signalkit.augment import build_augment
 from signalkit.errors import ConfigError
+from signalkit.tasks.augment import build_augment
 from signalkit.tasks.base import BaseTask
 
 
@@ -36,7 +36,7 @@ class DecodingTask(BaseTask):
         class_weights: per-class loss weights (``K`` numbers) or ``None``.
         label_smoothing: cross-entropy label smoothing.
         augment: training-time augmentations of sensor windows, a list of
-            ``{name: ..., p: ..., ...}`` (see :mod:`signalkit.augment`); ``None``: none.
+            ``{name: ..., p: ..., ...}`` (see :mod:`signalkit.tasks.augment`); ``None``: none.
     """
 
     def __init__(
@@ -54,20 +54,24 @@ class DecodingTask(BaseTask):
         label_smoothing: float = 0.0,
         augment: list[dict] | None = None,
     ):
-        super().__init__(model, data_contract, lr, weight_decay, warmup_epochs, freeze_backbone,
-                         unfreeze_at_epoch, layer_decay, nan_policy)
         k = int(model["head"].get("num_classes", 2))
         if k < 2:
             raise ConfigError(f"model.head.num_classes: decoding needs at least 2 classes, got {k}")
         if class_weights is not None and len(class_weights) != k:
             raise ConfigError(f"task.class_weights: {len(class_weights)} weights for {k} classes")
+        super().__init__(model=model, data_contract=data_contract, lr=lr, weight_decay=weight_decay,
+                         warmup_epochs=warmup_epochs, freeze_backbone=freeze_backbone,
+                         unfreeze_at_epoch=unfreeze_at_epoch, layer_decay=layer_decay, nan_policy=nan_policy)
         self.num_classes = k
         self.augment = build_augment(augment)
-        self.register_buffer("class_weights", torch.tensor(class_weights, dtype=torch.float32)
-                             if class_weights is not None else None, persistent=False)
-        base = decoding_metrics(k)
-        # one collection per stage ("train" cannot be a ModuleDict key: it is a Module method)
-        self.stage_metrics = torch.nn.ModuleDict({f"{s}_": base.clone(prefix=f"{s}/") for s in ("train", "val", "test")})
+
+    def configure_losses(self) -> None:
+        weights = self.hparams.class_weights
+        self.register_buffer("class_weights", torch.tensor(weights, dtype=torch.float32)
+                             if weights is not None else None, persistent=False)
+
+    def configure_metrics(self) -> MetricCollection:
+        return decoding_metrics(int(self.hparams.model["head"].get("num_classes", 2)))
 
     def _step(self, batch: dict, stage: str) -> Tensor | None:
         logits = self.model(batch)
@@ -75,7 +79,7 @@ class DecodingTask(BaseTask):
                                label_smoothing=self.hparams.label_smoothing)
         if stage == "train" and not self.check_loss(loss, batch):
             return None
-        metrics = self.stage_metrics[f"{stage}_"]
+        metrics = self.metrics_for(stage)
         metrics.update(logits.detach().float().softmax(-1), batch["y"])
         self.log(f"{stage}/loss", loss, prog_bar=stage != "test", on_epoch=True, on_step=False,
                  batch_size=len(batch["y"]), sync_dist=True)
@@ -94,3 +98,32 @@ class DecodingTask(BaseTask):
     def predict_step(self, batch: dict, batch_idx: int) -> dict:
         probs = self.model(batch).float().softmax(-1)
         return {"proba": probs, "pred": probs.argmax(-1), "y": batch.get("y")}
+
+
+class FMRIDecodingTask(DecodingTask):
+    """:class:`DecodingTask` on fMRI windows, plus the functional-connectivity baseline.
+
+    With ``fc_baseline=True`` and a store holding ``region_signal`` (ingest with ``atlas=``), the
+    test epoch also fits the FC + logistic-regression baseline (:mod:`signalkit.baselines.fc`) on
+    the training windows and reports ``test/fc_accuracy`` and ``test/fc_balanced_accuracy`` in
+    ``extra_test_metrics`` (written to ``metrics.json`` beside the model's).
+    """
+
+    def __init__(self, model: dict, data_contract: dict | None = None, lr: float = 1e-3,
+                 weight_decay: float = 0.05, warmup_epochs: float = 1.0, freeze_backbone: bool = False,
+                 unfreeze_at_epoch: int | None = None, layer_decay: float = 1.0, nan_policy: str = "raise",
+                 class_weights: list[float] | None = None, label_smoothing: float = 0.0,
+                 fc_baseline: bool = True):
+        super().__init__(model=model, data_contract=data_contract, lr=lr, weight_decay=weight_decay,
+                         warmup_epochs=warmup_epochs, freeze_backbone=freeze_backbone,
+                         unfreeze_at_epoch=unfreeze_at_epoch, layer_decay=layer_decay, nan_policy=nan_policy,
+                         class_weights=class_weights, label_smoothing=label_smoothing)
+        self.extra_test_metrics: dict[str, float] = {}
+
+    def on_test_epoch_end(self) -> None:
+        dm = getattr(self.trainer, "datamodule", None)
+        if not self.hparams.fc_baseline or dm is None or not hasattr(dm, "fc_baseline"):
+            return
+        result = dm.fc_baseline()
+        if result:
+            self.extra_test_metrics = {f"test/fc_{k}": v for k, v in result.items()}

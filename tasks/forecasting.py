@@ -1,6 +1,12 @@
-"""``WeatherForecastingTask``: autoregressive field forecasting with WeatherBench 2 test metrics.
+"""Forecasting: the one autoregressive :func:`rollout` and the forecasting tasks built on it.
 
-Batches (``datamodules/weather.py``): ``x (B, history, V, H, W)`` and ``y (B, K, V, H, W)``
+* :func:`rollout`: append each prediction to the input window and predict again (weather fields,
+  fMRI frames and video frames all roll out through it).
+* :class:`WeatherForecastingTask`: autoregressive field forecasting with WeatherBench 2 test metrics.
+* :class:`FMRIForecastingTask`: next-frame fMRI forecasting with a causal model.
+* :class:`~signalkit.tasks.video_forecasting.VideoForecastingTask` (its own module: OpenSTL metrics).
+
+Weather batches (``datamodules/weather.py``): ``x (B, history, V, H, W)`` and ``y (B, K, V, H, W)``
 normalised fields (masked points 0), ``time (B,)`` init time in hours since 1970, ``lat (H,)``,
 ``lon (W,)``, ``mask (H, W)`` (True = no data). One model step predicts
 ``next = last + diff_std * head(...)`` (residual in units of the one-step change); ``K`` steps are
@@ -20,10 +26,35 @@ from collections.abc import Callable
 import numpy as np
 import torch
 from torch import Tensor
+from torchmetrics import MeanMetric, MetricCollection
 
 from signalkit.errors import ConfigError
 from signalkit.metrics import weather as wm
 from signalkit.tasks.base import BaseTask
+from signalkit.tasks.skill import SkillTask
+from signalkit.tasks.volumes import time_first, time_patch, valid_mask
+
+
+def rollout(step: Callable[[Tensor, int], Tensor], window: Tensor, steps: int, keep: int | None = None) -> Tensor:
+    """Autoregressive rollout along dimension 1 (time) -> ``(B, steps, ...)``.
+
+    ``window (B, T, ...)`` is the input; ``step(window, i)`` (``i`` = 0, 1, ... the call number)
+    returns the next ``s >= 1`` frames ``(B, s, ...)``, which are appended to the window before the
+    next call. ``keep`` trims the window to its last ``keep`` frames after each append (``None``:
+    it grows). Predictions beyond ``steps`` frames are dropped. Gradients flow unless the caller
+    runs it under ``torch.no_grad()``.
+    """
+    out, n, i = [], 0, 0
+    while n < steps:
+        nxt = step(window, i)
+        if nxt.dim() != window.dim() or nxt.shape[1] < 1:
+            raise ValueError(f"rollout: step returned {tuple(nxt.shape)} for a window {tuple(window.shape)}")
+        out.append(nxt)
+        n, i = n + nxt.shape[1], i + 1
+        window = torch.cat([window, nxt], 1)
+        if keep is not None:
+            window = window[:, -keep:]
+    return torch.cat(out, 1)[:, :steps]
 
 
 def gather_per_init(acc: dict[str, np.ndarray], init_ns: np.ndarray,
@@ -69,11 +100,9 @@ class WeatherForecastingTask(BaseTask):
         contract = dict(data_contract or {})
         if "variables" not in contract:
             raise ConfigError("task: the weather forecasting task needs a weather data module (data=weather)")
-        tok = model.setdefault("tokenizer", {})
-        tok["n_vars"] = len(contract["variables"])
-        tok["history"] = int(contract["history"])
-        super().__init__(model, contract, lr, weight_decay, warmup_epochs, freeze_backbone,
-                         unfreeze_at_epoch, layer_decay, nan_policy)
+        super().__init__(model=model, data_contract=contract, lr=lr, weight_decay=weight_decay,
+                         warmup_epochs=warmup_epochs, freeze_backbone=freeze_backbone,
+                         unfreeze_at_epoch=unfreeze_at_epoch, layer_decay=layer_decay, nan_policy=nan_policy)
         norm = contract["normalization"]
         self.register_buffer("mean", torch.tensor(norm["mean"], dtype=torch.float32), persistent=False)
         self.register_buffer("std", torch.tensor(norm["std"], dtype=torch.float32), persistent=False)
@@ -82,6 +111,20 @@ class WeatherForecastingTask(BaseTask):
         self.step_hours = float(contract["step_hours"])
         self.lead_times = [float(h) for h in contract["lead_times"]]
         self.extra_test_metrics: dict[str, float] = {}
+
+    def complete_model_config(self, model: dict, data_contract: dict | None) -> None:
+        tok = model.setdefault("tokenizer", {})
+        tok["n_vars"] = len(data_contract["variables"])
+        tok["history"] = int(data_contract["history"])
+
+    def configure_metrics(self) -> MetricCollection:
+        """``loss``: the rollout loss, averaged over the epoch's samples."""
+        return MetricCollection({"loss": MeanMetric()})
+
+    def _log_loss(self, stage: str, loss: Tensor, n: int) -> None:
+        metrics = self.metrics_for(stage)
+        metrics["loss"].update(loss.detach(), n)
+        self.log_dict(metrics, prog_bar=stage != "test", on_epoch=True, on_step=False, batch_size=n)
 
     # ------------------------------------------------------------ forecast
     def step_once(self, state: Tensor, batch: dict, hours: Tensor) -> Tensor:
@@ -93,13 +136,14 @@ class WeatherForecastingTask(BaseTask):
 
     def rollout(self, batch: dict, steps: int) -> Tensor:
         """Autoregressive forecast ``(B, steps, V, H, W)`` (normalised units) from ``batch["x"]``."""
-        state, hours, outs = batch["x"], batch["time"], []
-        for _ in range(steps):
-            nxt = self.step_once(state, batch, hours)
-            outs.append(nxt)
-            state = torch.cat([state[:, 1:], nxt[:, None]], 1)
-            hours = hours + self.step_hours
-        return torch.stack(outs, 1)
+        hours = [batch["time"]]  # init time of the current state, advanced one step per call
+
+        def step(state: Tensor, i: int) -> Tensor:
+            nxt = self.step_once(state, batch, hours[0])
+            hours[0] = hours[0] + self.step_hours
+            return nxt[:, None]
+
+        return rollout(step, batch["x"], steps, keep=batch["x"].shape[1])
 
     def _weights(self, batch: dict) -> Tensor:
         lat = batch["lat"].detach().cpu().numpy()
@@ -122,13 +166,13 @@ class WeatherForecastingTask(BaseTask):
         loss = self.loss_fn(self.rollout(batch, k), batch["y"][:, :k], batch)
         if not self.check_loss(loss, batch):
             return None
-        self.log("train/loss", loss, prog_bar=True, on_epoch=True, on_step=False, batch_size=len(batch["x"]))
+        self._log_loss("train", loss, len(batch["x"]))
         return loss
 
     def validation_step(self, batch: dict, batch_idx: int) -> None:
         k = batch["y"].shape[1]
         loss = self.loss_fn(self.rollout(batch, k), batch["y"], batch)
-        self.log("val/loss", loss, prog_bar=True, on_epoch=True, on_step=False, batch_size=len(batch["x"]))
+        self._log_loss("val", loss, len(batch["x"]))
 
     # ---------------------------------------------------------------- test
     def on_test_epoch_start(self) -> None:
@@ -147,8 +191,7 @@ class WeatherForecastingTask(BaseTask):
     def test_step(self, batch: dict, batch_idx: int) -> None:
         k = batch["y"].shape[1]
         pred = self.rollout(batch, k)
-        self.log("test/loss", self.loss_fn(pred, batch["y"], batch), on_epoch=True, on_step=False,
-                 batch_size=len(batch["x"]))
+        self._log_loss("test", self.loss_fn(pred, batch["y"], batch), len(batch["x"]))
         mask = batch["mask"].cpu().numpy()
         w = wm.area_weights(batch["lat"].cpu().numpy(), mask.shape[-1], mask)
         clim, by = self._climatology()
@@ -192,3 +235,58 @@ class WeatherForecastingTask(BaseTask):
         phys = sel * self.std[:, None, None] + self.mean[:, None, None]
         return {"forecast": phys.masked_fill(batch["mask"].to(phys.device), float("nan")),
                 "time": batch["time"]}
+
+
+class FMRIForecastingTask(SkillTask):
+    """Next-frame fMRI forecasting with a causal backbone (teacher forcing over the window).
+
+    Batches: volumes ``x (B, T, X, Y, Z)`` or regions ``x (B, R, T)`` and ``y``, the ``horizon``
+    frames after the window, in the same layout. Output position ``t`` predicts frame ``t + s``
+    (``s`` = the tokenizer's time patch); the loss is the MSE over every position of the window
+    (targets from the window and ``y``). Metrics on the true forecast (the ``s`` frames after the
+    window): ``mse``, ``mse_persistence`` (repeat the last frame) and
+    ``skill = 1 - mse / mse_persistence``.
+    """
+
+    METRICS = ("mse", "mse_persistence")
+    BASELINE = "mse_persistence"
+
+    def __init__(self, model: dict, data_contract: dict | None = None, lr: float = 1e-3,
+                 weight_decay: float = 0.05, warmup_epochs: float = 1.0, freeze_backbone: bool = False,
+                 unfreeze_at_epoch: int | None = None, layer_decay: float = 1.0, nan_policy: str = "raise"):
+        if not model.get("causal", False):
+            raise ConfigError("model.causal: forecasting needs a causal backbone (set model.causal=true)")
+        super().__init__(model=model, data_contract=data_contract, lr=lr, weight_decay=weight_decay,
+                         warmup_epochs=warmup_epochs, freeze_backbone=freeze_backbone,
+                         unfreeze_at_epoch=unfreeze_at_epoch, layer_decay=layer_decay, nan_policy=nan_policy)
+
+    def _step(self, batch: dict, stage: str) -> Tensor | None:
+        x, y = time_first(batch["x"]), time_first(batch["y"])
+        s, t = time_patch(self.model.tokenizer), x.shape[1]
+        if y.shape[1] < s or t % s:
+            raise ConfigError(f"data.horizon: forecasting needs horizon >= {s} and a window that is a "
+                              f"multiple of {s} frames (got horizon {y.shape[1]}, window {t})")
+        pred = time_first(self.model(batch))
+        target = torch.cat([x, y[:, :s]], dim=1)[:, s:]
+        valid = valid_mask(batch, target)
+        loss = torch.nn.functional.mse_loss(pred[valid].float(), target[valid].float())
+        if stage == "train" and not self.check_loss(loss, batch):
+            return None
+        last = valid[:, t - s:]
+        future = y[:, :s][last].float()
+        metrics = self.metrics_for(stage)
+        metrics["mse"].update(pred[:, t - s:][last].detach().float(), future)
+        metrics["mse_persistence"].update(x[:, -1:].expand_as(y[:, :s])[last].float(), future)
+        self._log(stage, loss, x.shape[0])
+        return loss
+
+    @torch.no_grad()
+    def forecast(self, batch: dict, steps: int) -> Tensor:
+        """Autoregressive rollout: ``steps`` frames after the window, time-first ``(B, steps, ...)``."""
+        x = time_first(batch["x"])
+        s, t = time_patch(self.model.tokenizer), x.shape[1]
+
+        def step(window: Tensor, i: int) -> Tensor:  # the model's last s outputs: the next s frames
+            return time_first(self.model({**batch, "x": time_first(window)}))[:, t - s:]
+
+        return rollout(step, x, steps, keep=t)

@@ -2,7 +2,7 @@
 
 One step: tokens = tokenizer(batch) ``(B, D, *grid)``; a random or block mask ``(B, *grid)`` is
 drawn over the token grid; masked tokens are zeroed and, through forward hooks on every
-``backbone.blocks[i]`` (:class:`signalkit.masking.SparseMasking`), zeroed again after each block,
+``backbone.blocks[i]`` (:class:`signalkit.tasks.masking.SparseMasking`), zeroed again after each block,
 so large convolution kernels cannot leak visible content into masked positions (SparK). The
 reconstruction head fills the masked positions with a mask token, decodes and maps back to signal
 space with ``tokenizer.untokenize``. The loss is the mean squared error **in signal space, on
@@ -32,12 +32,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
+from torchmetrics import MeanMetric, MetricCollection
 
 from signalkit.errors import ConfigError
-from signalkit.masking import MASK_KINDS, SparseMasking, make_mask, upsample_mask
 from signalkit.tasks.base import BaseTask
+from signalkit.tasks.masking import MASK_KINDS, SparseMasking, bernoulli_patch_mask, make_mask, upsample_mask
+from signalkit.tasks.skill import SkillTask
+from signalkit.tasks.targets import (  # noqa: F401  (public here too)
+    TARGETS,
+    _segments,
+    logpower_target,
+    logspec_target,
+    spectral_loss,
+    standardize,
+)
+from signalkit.tasks.volumes import time_first, time_patch, valid_mask_like
 
 
 
@@ -53,94 +63,6 @@ def default_signal_dims(tokenizer_cfg: dict, tokenizer) -> list[int | None] | No
     if tokenizer_cfg.get("name") == "sensor":
         return [2, None] if getattr(tokenizer, "virtual_channels", 0) else [2, 1]
     return None
-
-
-def spectral_loss(pred: Tensor, x: Tensor, weight: Tensor, dim: int, patch: int, eps: float = 1e-2) -> Tensor:
-    """Weighted squared error of log power spectra of ``patch``-sample segments along ``dim``.
-
-    ``pred``, ``x`` and ``weight`` share a shape; ``weight`` is constant within each segment (a
-    token mask) and picks the segments that count.
-    """
-    def segments(t: Tensor) -> Tensor:
-        t = t.float().movedim(dim, -1)
-        pad = (-t.shape[-1]) % patch
-        return F.pad(t, (0, pad)).unflatten(-1, (-1, patch))
-
-    w = segments(weight)[..., 0]
-    sx = torch.log(torch.fft.rfft(segments(x), dim=-1).abs().pow(2) + eps)
-    sp = torch.log(torch.fft.rfft(segments(pred), dim=-1).abs().pow(2) + eps)
-    return (((sx - sp) ** 2).mean(-1) * w).sum() / w.sum().clamp(min=1.0)
-
-
-TARGETS = ("signal", "logpower", "logspec")
-
-
-def _segments(t: Tensor, dim: int, patch: int) -> Tensor:
-    """``t`` with ``dim`` moved last, zero-padded and split into ``(..., K, patch)`` segments."""
-    t = t.float().movedim(dim, -1)
-    pad = (-t.shape[-1]) % patch
-    return F.pad(t, (0, pad)).unflatten(-1, (-1, patch))
-
-
-def _unsegment(seg: Tensor, dim: int, n: int) -> Tensor:
-    """Inverse of :func:`_segments`: ``(..., K, patch)`` -> length ``n`` along ``dim``."""
-    return seg.flatten(-2)[..., :n].movedim(-1, dim)
-
-
-def logpower_target(x: Tensor, dim: int, patch: int, sfreq: float | None = None,
-                    band: Sequence[float] | None = None, eps: float = 1e-3) -> Tensor:
-    """Log mean power of each ``patch``-sample token of ``x`` along ``dim`` (constant within it).
-
-    With ``band = (lo, hi)`` Hz (needs ``sfreq``) ``x`` is first band-passed over the whole window
-    (FFT brick-wall). ``x (B, C, T)`` -> ``(B, C, T)``. Phase-free: the amplitude envelope of a
-    rhythm is predictable from its context where its phase is not.
-    """
-    xf = x.float()
-    if band is not None:
-        n = xf.shape[dim]
-        spec = torch.fft.rfft(xf, dim=dim)
-        freqs = torch.fft.rfftfreq(n, 1.0 / float(sfreq)).to(x.device)
-        keep = ((freqs >= float(band[0])) & (freqs <= float(band[1]))).to(spec.dtype)
-        shape = [1] * xf.dim()
-        shape[dim] = -1
-        xf = torch.fft.irfft(spec * keep.view(shape), n=n, dim=dim)
-    seg = _segments(xf, dim, patch)
-    power = torch.log(seg.pow(2).mean(-1, keepdim=True) + eps).expand_as(seg)
-    return _unsegment(power.contiguous(), dim, x.shape[dim])
-
-
-def logspec_target(x: Tensor, dim: int, patch: int, eps: float = 1e-3) -> tuple[Tensor, Tensor]:
-    """Log power spectrum of each ``patch``-sample token (Hann window) along ``dim``.
-
-    Returns ``(target, valid)`` shaped like ``x``: within each token the first ``patch // 2 + 1``
-    samples hold the log power of the frequency bins 0 .. sfreq/2 and ``valid`` is 1 there, 0 on
-    the remaining samples (which the loss ignores).
-    """
-    seg = _segments(x, dim, patch)
-    window = torch.hann_window(patch, periodic=False, device=x.device, dtype=seg.dtype)
-    spec = torch.log(torch.fft.rfft(seg * window, dim=-1).abs().pow(2) / patch + eps)
-    nb = spec.shape[-1]
-    target = F.pad(spec, (0, patch - nb))
-    valid = torch.zeros(patch, device=x.device, dtype=seg.dtype)
-    valid[:nb] = 1.0
-    return _unsegment(target, dim, x.shape[dim]), _unsegment(valid.expand_as(seg).contiguous(), dim, x.shape[dim])
-
-
-def standardize(target: Tensor, dim: int, patch: int, valid: Tensor | None = None, eps: float = 1e-6) -> Tensor:
-    """``target`` minus its mean, over the batch, over the time tokens, per within-token position,
-    divided by its standard deviation (statistics detached; ``valid`` picks the samples that count).
-
-    Log powers sit far from zero (a large offset the head would spend its first steps on); this
-    puts the trivial predictor at zero and an NMSE of 1.
-    """
-    t = _segments(target, dim, patch)
-    w = torch.ones_like(t) if valid is None else _segments(valid, dim, patch)
-    dims = tuple(range(t.dim() - 1))
-    n = w.sum(dims).clamp(min=1.0)
-    mean = (t * w).sum(dims) / n
-    std = ((((t - mean) ** 2) * w).sum(dims) / n).sqrt()
-    out = ((t - mean) / (std + eps)).detach() * w
-    return _unsegment(out, dim, target.shape[dim])
 
 
 def subset_channels(batch: dict, k: int, generator: torch.Generator | None = None) -> dict:
@@ -237,8 +159,9 @@ class ReconstructionTask(BaseTask):
         channel_mask_ratio: float = 0.0,
         channel_subset: int | None = None,
     ):
-        super().__init__(model, data_contract, lr, weight_decay, warmup_epochs, freeze_backbone,
-                         unfreeze_at_epoch, layer_decay, nan_policy)
+        super().__init__(model=model, data_contract=data_contract, lr=lr, weight_decay=weight_decay,
+                         warmup_epochs=warmup_epochs, freeze_backbone=freeze_backbone,
+                         unfreeze_at_epoch=unfreeze_at_epoch, layer_decay=layer_decay, nan_policy=nan_policy)
         if mask not in MASK_KINDS:
             raise ConfigError(f"task.mask: expected one of {', '.join(MASK_KINDS)}, got {mask!r}")
         if not 0.0 < float(mask_ratio) < 1.0:
@@ -276,6 +199,10 @@ class ReconstructionTask(BaseTask):
             raise ConfigError(f"task.channel_mask_ratio: expected a number in [0, 1), got {channel_mask_ratio}")
         if channel_subset is not None and int(channel_subset) < 2:
             raise ConfigError(f"task.channel_subset: expected at least 2 channels or null, got {channel_subset}")
+
+    def configure_metrics(self) -> MetricCollection:
+        """``loss`` and ``nmse`` (masked MSE over the trivial predictor's), averaged over samples."""
+        return MetricCollection({"loss": MeanMetric(), "nmse": MeanMetric()}, compute_groups=False)
 
     # ------------------------------------------------------------------ core
     def draw_mask(self, batch_size: int, grid: Sequence[int], generator: torch.Generator | None = None) -> Tensor:
@@ -362,11 +289,14 @@ class ReconstructionTask(BaseTask):
         if stage == "train" and not self.check_loss(loss, batch):
             return None
         n = x.shape[0]
-        self.log(f"{stage}/loss", loss, prog_bar=stage != "test", on_epoch=True, on_step=False, batch_size=n)
         # masked MSE relative to the trivial predictor (< 1 = learned something): zeros for the
         # signal (the normalised signal's mean), else the best constant per within-token position
-        self.log(f"{stage}/nmse", mse / self.trivial_mse(target, w, patch).clamp(min=1e-12),
-                 on_epoch=True, on_step=False, batch_size=n)
+        metrics = self.metrics_for(stage)
+        metrics["loss"].update(loss.detach(), n)
+        metrics["nmse"].update((mse / self.trivial_mse(target, w, patch).clamp(min=1e-12)).detach(), n)
+        self.log(f"{stage}/loss", metrics["loss"], prog_bar=stage != "test", on_epoch=True, on_step=False,
+                 batch_size=n)
+        self.log(f"{stage}/nmse", metrics["nmse"], on_epoch=True, on_step=False, batch_size=n)
         return loss
 
     def trivial_mse(self, target: Tensor, w: Tensor, patch: int) -> Tensor:
@@ -392,3 +322,81 @@ class ReconstructionTask(BaseTask):
     def predict_step(self, batch: dict, batch_idx: int) -> dict:
         pred, mask, weight = self.reconstruct(batch, generator=torch.Generator().manual_seed(batch_idx))
         return {"reconstruction": pred, "mask": mask, "weight": weight}
+
+
+class FMRIReconstructionTask(SkillTask):
+    """Masked reconstruction of fMRI voxels (or regions) in signal space.
+
+    Hides ``mask_ratio`` of the patches (:func:`signalkit.tasks.masking.bernoulli_patch_mask` on
+    the tokenizer's patch grid: time patch x 3-D patch for volumes ``x (B, T, X, Y, Z)``, time
+    patch x region for regions ``x (B, R, T)``), sets the hidden signal to 0 and takes the MSE on
+    hidden brain voxels only. Metrics on the same hidden voxels: ``mse``, the baselines
+    ``mse_voxel_mean`` (predict each voxel's temporal mean over its run) and ``mse_global_mean``
+    (predict the run's mean over the brain), and ``skill = 1 - mse / mse_voxel_mean``. The
+    baselines come from the data's run statistics (the stage dataset's ``run_baselines(rec)``),
+    not from the batch; without them (regions, no trainer) both predict 0, the run mean of
+    z-scored signals.
+    """
+
+    METRICS = ("mse", "mse_voxel_mean", "mse_global_mean")
+    BASELINE = "mse_voxel_mean"
+
+    def __init__(self, model: dict, data_contract: dict | None = None, lr: float = 1e-3,
+                 weight_decay: float = 0.05, warmup_epochs: float = 1.0, freeze_backbone: bool = False,
+                 unfreeze_at_epoch: int | None = None, layer_decay: float = 1.0, nan_policy: str = "raise",
+                 mask_ratio: float = 0.5):
+        if not 0.0 < mask_ratio < 1.0:
+            raise ConfigError(f"task.mask_ratio: expected a number in (0, 1), got {mask_ratio}")
+        super().__init__(model=model, data_contract=data_contract, lr=lr, weight_decay=weight_decay,
+                         warmup_epochs=warmup_epochs, freeze_backbone=freeze_backbone,
+                         unfreeze_at_epoch=unfreeze_at_epoch, layer_decay=layer_decay, nan_policy=nan_policy)
+
+    def complete_model_config(self, model: dict, data_contract: dict | None) -> None:
+        tok = model.get("tokenizer", {})
+        if tok.get("grid") == "space" and tok.get("time_patch") is None:  # fold the whole window
+            tok["time_patch"] = int((data_contract or {}).get("n_frames") or 1)
+
+    def run_baselines(self, batch: dict, stage: str) -> tuple[Tensor | None, Tensor | None]:
+        """``(voxel mean (B, X, Y, Z), run mean (B,))`` of the batch's runs from the stage's dataset."""
+        loaders = None
+        if self._trainer is not None and "rec" in batch:
+            loaders = {"train": lambda: self.trainer.train_dataloader, "val": lambda: self.trainer.val_dataloaders,
+                       "test": lambda: self.trainer.test_dataloaders}[stage]()
+        loader = loaders[0] if isinstance(loaders, (list, tuple)) and loaders else loaders
+        ds = getattr(loader, "dataset", None)
+        base = ds.run_baselines(batch["rec"].cpu()) if callable(getattr(ds, "run_baselines", None)) else None
+        if base is None:
+            return None, None
+        return base[0].to(batch["x"].device), base[1].to(batch["x"].device)
+
+    def signal_mask(self, x: Tensor, generator: torch.Generator | None = None) -> Tensor:
+        """Bool mask shaped like ``x`` (True = hidden), constant over each patch."""
+        tok = self.model.tokenizer
+        tp = time_patch(tok)
+        patch = (tp, *tok.patch_size) if x.dim() == 5 else (1, tp)
+        return bernoulli_patch_mask(x.shape, patch, float(self.hparams.mask_ratio), generator).to(x.device)
+
+    def _step(self, batch: dict, stage: str) -> Tensor | None:
+        x = batch["x"]
+        # training draws fresh masks; evaluation hides the same patches of a batch every time
+        gen = None if stage == "train" else torch.Generator().manual_seed(int(batch["rec"].sum()) * 7919 + x.shape[0])
+        hidden = self.signal_mask(x, gen)
+        pred = self.model({**batch, "x": x.masked_fill(hidden, 0.0)})
+        sel = time_first(hidden & valid_mask_like(batch, x))
+        p, target = time_first(pred)[sel].float(), time_first(x)[sel].float()
+        if p.numel() == 0:
+            return None
+        loss = torch.nn.functional.mse_loss(p, target)
+        if stage == "train" and not self.check_loss(loss, batch):
+            return None
+        metrics = self.metrics_for(stage)
+        metrics["mse"].update(p.detach(), target)
+        tx = time_first(x)
+        vmean, gmean = self.run_baselines(batch, stage)
+        vmean = vmean[:, None].expand_as(tx) if vmean is not None else torch.zeros_like(tx)
+        gmean = gmean if gmean is not None else torch.zeros(x.shape[0], device=x.device)
+        gmean = gmean.to(tx.dtype).view(-1, *[1] * (tx.dim() - 1)).expand_as(tx)
+        metrics["mse_voxel_mean"].update(vmean[sel].float(), target)
+        metrics["mse_global_mean"].update(gmean[sel].float(), target)
+        self._log(stage, loss, x.shape[0])
+        return loss

@@ -7,6 +7,9 @@ Modes:
   ``[x, y[:-1]] -> [x[1:], y]``; forecasts roll out frame by frame (``backbone.step`` when the
   backbone has one, e.g. ``convssm``/``convlstm``), so any horizon can be asked for.
 
+Both roll out through :func:`forecast_frames`, i.e. the one
+:func:`signalkit.tasks.forecasting.rollout`.
+
 The test stage logs ``test/mse`` (per pixel), ``test/mse_per_frame`` (OpenSTL: summed over the
 pixels of a frame), ``test/mae``, ``test/mae_per_frame``, ``test/ssim``, ``test/psnr``, and puts the
 per-target-frame ``test/mse@k`` and the copy-last-frame baseline (``test/mse_copy_last``, ...)
@@ -17,12 +20,49 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor
+from torch import Tensor, nn
+from torchmetrics import MeanMetric, MeanSquaredError, MetricCollection
 
 from signalkit.errors import ConfigError
 from signalkit.metrics.video import FrameForecastMetrics, copy_last_frame
-from signalkit.models_video import rollout
 from signalkit.tasks.base import BaseTask
+from signalkit.tasks.forecasting import rollout
+
+
+def _has_step(model: nn.Module) -> bool:
+    bb = model.backbone
+    return callable(getattr(bb, "step", None)) and bool(getattr(bb, "causal", False))
+
+
+@torch.no_grad()
+def forecast_frames(model: nn.Module, x: Tensor, horizon: int, mode: str = "direct",
+                    t_out: int | None = None) -> Tensor:
+    """Forecast ``horizon`` frames after ``x (B, T_in, C, H, W)`` -> ``(B, horizon, C, H, W)``.
+
+    Through :func:`signalkit.tasks.forecasting.rollout`. ``direct``: the model maps its last
+    ``T_in`` frames to ``t_out`` frames; repeated on its own output until ``horizon`` frames exist.
+    ``recurrent``: a causal next-frame model; the whole sequence so far is fed back and its last
+    output appended, or, where the backbone has ``step`` (``convssm``, ``convlstm``), one frame at
+    a time at constant memory (tokenizer, ``backbone.step`` and head per frame).
+    """
+    if mode == "direct":
+        return rollout(lambda win, i: model({"x": win}), x, horizon, keep=x.shape[1])
+    if mode != "recurrent":
+        raise ConfigError(f"task.mode: expected direct or recurrent, got {mode!r}")
+    if not _has_step(model):
+        return rollout(lambda win, i: model({"x": win})[:, -1:], x, horizon)
+    state = None
+
+    def advance(frame: Tensor, with_head: bool = True) -> Tensor | None:
+        nonlocal state
+        batch = {"x": frame}
+        tok = model.tokenizer(batch)[:, :, 0]  # (B, D, h, w)
+        feat, state = model.backbone.step(tok, state)
+        return model.head(feat.unsqueeze(2), batch) if with_head else None
+
+    for t in range(x.shape[1] - 1):  # warm the state up on the input frames
+        advance(x[:, t:t + 1], with_head=False)
+    return rollout(lambda win, i: advance(win), x[:, -1:], horizon, keep=1)
 
 
 class VideoForecastingTask(BaseTask):
@@ -58,13 +98,29 @@ class VideoForecastingTask(BaseTask):
             raise ConfigError(f"task.mode: expected direct or recurrent, got {mode!r}")
         if loss not in ("mse", "l1"):
             raise ConfigError(f"task.loss: expected mse or l1, got {loss!r}")
-        super().__init__(model, data_contract, lr, weight_decay, warmup_epochs, freeze_backbone,
-                         unfreeze_at_epoch, layer_decay, nan_policy)
+        super().__init__(model=model, data_contract=data_contract, lr=lr, weight_decay=weight_decay,
+                         warmup_epochs=warmup_epochs, freeze_backbone=freeze_backbone,
+                         unfreeze_at_epoch=unfreeze_at_epoch, layer_decay=layer_decay, nan_policy=nan_policy)
         t_out = int((data_contract or {}).get("t_out") or model.get("head", {}).get("t_out") or 10)
         self.horizon = int(horizon or t_out)
         self.test_metrics = FrameForecastMetrics(self.horizon, data_range)
         self.copy_metrics = FrameForecastMetrics(self.horizon, data_range)
         self.extra_test_metrics: dict[str, float] = {}
+
+    def configure_metrics(self) -> MetricCollection:
+        """``loss`` (per-sample mean over the epoch) and ``mse`` (per pixel) of each stage's
+        predictions: teacher-forced in training, free-running in validation for ``recurrent``
+        (the test stage's OpenSTL metrics come from :class:`FrameForecastMetrics`)."""
+        return MetricCollection({"loss": MeanMetric(), "mse": MeanSquaredError()}, compute_groups=False)
+
+    def _score(self, stage: str, pred: Tensor, target: Tensor, loss: Tensor) -> None:
+        metrics, n = self.metrics_for(stage), len(target)
+        metrics["loss"].update(loss.detach(), n)
+        self.log(f"{stage}/loss", metrics["loss"], prog_bar=stage != "test", on_epoch=True, on_step=False,
+                 batch_size=n)
+        if stage != "test":  # test/mse is FrameForecastMetrics'
+            metrics["mse"].update(pred.detach().float(), target.float())
+            self.log(f"{stage}/mse", metrics["mse"], on_epoch=True, on_step=False, batch_size=n)
 
     # ---------------------------------------------------------------- helpers
     def _loss(self, pred: Tensor, target: Tensor) -> Tensor:
@@ -87,7 +143,7 @@ class VideoForecastingTask(BaseTask):
         """Forecast ``horizon`` frames after ``x (B, T_in, C, H, W)`` -> ``(B, horizon, C, H, W)``."""
         was_training = self.model.training
         self.model.eval()
-        out = rollout(self.model, x, int(horizon or self.horizon), self.hparams.mode)
+        out = forecast_frames(self.model, x, int(horizon or self.horizon), self.hparams.mode)
         self.model.train(was_training)
         return out
 
@@ -97,7 +153,7 @@ class VideoForecastingTask(BaseTask):
         loss = self._loss(pred, target)
         if not self.check_loss(loss, batch):
             return None
-        self.log("train/loss", loss, prog_bar=True, on_epoch=True, on_step=False, batch_size=len(target))
+        self._score("train", pred, target, loss)
         return loss
 
     def validation_step(self, batch: dict, batch_idx: int) -> None:
@@ -106,9 +162,7 @@ class VideoForecastingTask(BaseTask):
         else:  # free-running, as at test time
             target = batch["y"]
             pred = self.forecast(batch["x"], target.shape[1])
-        n = len(target)
-        self.log("val/loss", self._loss(pred, target), prog_bar=True, on_epoch=True, on_step=False, batch_size=n)
-        self.log("val/mse", F.mse_loss(pred.float(), target.float()), on_epoch=True, on_step=False, batch_size=n)
+        self._score("val", pred, target, self._loss(pred, target))
 
     def test_step(self, batch: dict, batch_idx: int) -> None:
         x, y = batch["x"], batch["y"]
@@ -120,7 +174,7 @@ class VideoForecastingTask(BaseTask):
             pred = pred.clamp(0.0, self.hparams.data_range)
         self.test_metrics.update(pred, y)
         self.copy_metrics.update(copy_last_frame(x, self.horizon), y)
-        self.log("test/loss", self._loss(pred, y), on_epoch=True, on_step=False, batch_size=len(y))
+        self._score("test", pred, y, self._loss(pred, y))
 
     def on_test_epoch_end(self) -> None:
         model = {k: float(v) for k, v in self.test_metrics.compute().items()}

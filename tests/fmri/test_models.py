@@ -87,7 +87,9 @@ def test_volume_batches_targets_and_normalisation(synthetic):
     item = ds[1]
     np.testing.assert_allclose(item["x"].numpy(), z[8:16], atol=1e-4)
     np.testing.assert_allclose(item["y"].numpy(), z[16:18], atol=1e-4)
-    assert item["voxel_mask"].all() and float(item["voxel_mean"].abs().max()) < 1e-5
+    assert item["voxel_mask"].all() and "voxel_mean" not in item  # baselines stay with the run statistics
+    vmean, gmean = ds.run_baselines(torch.tensor([0, 0]))
+    assert vmean.shape == (2, *raw.shape[1:]) and float(vmean.abs().max()) < 1e-5 and float(gmean.abs().max()) == 0
     contract = dm.data_contract()
     assert contract["grid"] == [12, 8, 6] and contract["n_frames"] == 8 and contract["tr"] == 2.0
 
