@@ -8,7 +8,7 @@ import torch
 from signalkit.backbones import create_backbone
 from signalkit.backbones.registry import _REGISTRY
 
-from .conftest import DIM, SHAPES, SMALL
+from tests.support import DIM, SHAPES, SMALL
 
 # the shared backbones (defined in signalkit.backbones), whatever else the collected test modules
 # have imported: modality models register their own (video's ``convlstm`` only takes 2-D frames)

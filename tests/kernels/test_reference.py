@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
-from kernel_testutils import rel_err
+from tests.support import rel_err
 
 from signalkit.errors import KernelError
 from signalkit.kernels import afno_mlp, dwconv, fftconv, selective_scan
