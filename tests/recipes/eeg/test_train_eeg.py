@@ -28,7 +28,9 @@ def test_train_learns_motor_imagery_and_evaluates(mi_store, tmp_path, capsys):
     capsys.readouterr()
     assert main(["evaluate", f"ckpt_path={last}"]) == 0
     evaluated = json.loads((out / "evaluate_test.json").read_text())
-    assert 0.0 <= evaluated["test/balanced_accuracy"] <= 1.0
+    # last.ckpt (8 epochs) scores the held-out subject as the best checkpoint does: learnt, not chance (0.5)
+    # (seeds 0 / 1 / 2: 1.000 / 0.979 / 1.000)
+    assert evaluated["test/balanced_accuracy"] >= 0.85, evaluated
 
 
 def test_mixed_montages_in_one_run(mi_edf_dir, tmp_path, capsys):

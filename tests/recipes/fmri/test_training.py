@@ -18,7 +18,9 @@ def test_decoding_block_design(synthetic, tmp_path):
     metrics = train(["experiment=fmri/decoding", f"data.store={synthetic['store']}", f"output_dir={out}",
                      "trainer.max_epochs=8", "data.batch_size=6", *SMALL])
     assert metrics["test/accuracy"] >= 0.9, metrics
-    assert 0.0 <= metrics["test/fc_accuracy"] <= 1.0  # the FC baseline is reported beside it
+    # the FC baseline is reported beside it and separates the two conditions too (1.000 on data seeds 0-3
+    # x split seeds 0-2; chance 0.5)
+    assert metrics["test/fc_accuracy"] >= 0.9, metrics
     saved = json.loads((out / "metrics.json").read_text())
     assert saved["test/fc_accuracy"] == metrics["test/fc_accuracy"]
 
