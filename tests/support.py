@@ -47,6 +47,32 @@ def rel_err(out: torch.Tensor, ref: torch.Tensor) -> float:
     return num / den if den > 0 else num
 
 
+def gen(seed: int = 0) -> torch.Generator:
+    """A CPU ``torch.Generator`` seeded with ``seed`` (kernel inputs)."""
+    return torch.Generator().manual_seed(seed)
+
+
+def scan_inputs(Bt=2, Dm=4, N=3, L=13, G=None, seed=8, requires_grad=False):
+    """Seeded float64 inputs of ``selective_scan``: u, delta, z ``(Bt, Dm, L)``, A ``(Dm, N)``, B, C ``(Bt[, G], N, L)``, D, delta_bias ``(Dm,)``."""
+    g = gen(seed)
+    r = lambda *s: torch.randn(*s, generator=g, dtype=torch.float64)  # noqa: E731
+    bc = (Bt, N, L) if G is None else (Bt, G, N, L)
+    t = dict(
+        u=r(Bt, Dm, L),
+        delta=0.5 * r(Bt, Dm, L),
+        A=-torch.rand(Dm, N, generator=g, dtype=torch.float64) * 2,
+        B=r(*bc),
+        C=r(*bc),
+        D=r(Dm),
+        z=r(Bt, Dm, L),
+        delta_bias=0.1 * r(Dm),
+    )
+    if requires_grad:
+        for v in t.values():
+            v.requires_grad_(True)
+    return t
+
+
 # --- backbones: small ragged grids, D=16 ---------------------------------------------------------
 
 SHAPES = {1: (37,), 2: (9, 13), 3: (5, 6, 7)}
