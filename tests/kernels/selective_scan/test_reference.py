@@ -7,7 +7,7 @@ import torch
 
 from signalkit.errors import KernelError
 from signalkit.kernels import selective_scan
-from tests.support import gen, rel_err, scan_inputs
+from tests.support import rel_err, scan_inputs
 
 TOL = 1e-12
 f64 = torch.float64
