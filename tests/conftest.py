@@ -1,4 +1,8 @@
-"""Shared fixtures: the real sample data folder and a small synthetic EEG store."""
+"""Fixtures for every test: the real sample data folder, a small synthetic EEG store, one torch thread.
+
+Modality fixtures live in ``tests/fixtures/`` (registered below, so every folder sees them); plain
+helpers in ``tests/support.py``.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,10 @@ os.environ.setdefault("TRITON_INTERPRET", "1")
 
 import pytest
 import torch
+
+from tests.support import one_torch_thread
+
+pytest_plugins = ["tests.fixtures.eeg", "tests.fixtures.fmri", "tests.fixtures.video", "tests.fixtures.weather"]
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -31,6 +39,15 @@ def sample_data() -> Path:
         pytest.skip("real sample data not available (set SIGNALKIT_SAMPLE_DATA)")
     return path
 
+
+# every test runs torch on one intra-op thread (tiny shapes run fastest so, and the cores are shared)
+_one_thread = pytest.fixture(autouse=True)(one_torch_thread)
+
+
+@pytest.fixture
+def torch_seed() -> None:
+    """``torch.manual_seed(0)`` before the test (autouse in backbones/ and pretrained/)."""
+    torch.manual_seed(0)
 
 
 def pytest_collection_modifyitems(config, items):

@@ -1,12 +1,24 @@
-"""Helpers shared by the test folders' conftest files (plain functions, not fixtures)."""
+"""Helpers shared by the tests (plain functions and constants, not fixtures).
+
+Every helper a test imports comes from here (``from tests.support import ...``); fixtures live in
+conftest files (``tests/conftest.py`` registers the modality fixture modules in ``tests/fixtures/``).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
+from signalkit.synthetic.video import write_ffv1  # noqa: F401  (real-format writers used by fixtures)
+from signalkit.synthetic.weather import advecting_field, write_netcdf  # noqa: F401
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+# --- sample data, threads ------------------------------------------------------------------------
 
 def sample_subdir(sample_data: Path, name: str) -> Path:
     """``<sample data>/<name>``, or a skip naming it when that folder is missing."""
@@ -18,9 +30,175 @@ def sample_subdir(sample_data: Path, name: str) -> Path:
 def one_torch_thread():
     """Generator for an autouse fixture: torch on one thread during each test, restored after.
 
-    A folder's conftest opts in with ``_one_thread = pytest.fixture(autouse=True)(one_torch_thread)``.
+    ``tests/conftest.py`` uses it for every test (``_one_thread``).
     """
     n = torch.get_num_threads()
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(n)
+
+
+# --- kernels -------------------------------------------------------------------------------------
+
+def rel_err(out: torch.Tensor, ref: torch.Tensor) -> float:
+    """``||out - ref|| / ||ref||`` (complex tensors compared through their real view)."""
+    if out.is_complex():
+        out, ref = torch.view_as_real(out), torch.view_as_real(ref)
+    out, ref = out.double(), ref.double()
+    den = ref.norm().item()
+    num = (out - ref).norm().item()
+    return num / den if den > 0 else num
+
+
+def gen(seed: int = 0) -> torch.Generator:
+    """A CPU ``torch.Generator`` seeded with ``seed`` (kernel inputs)."""
+    return torch.Generator().manual_seed(seed)
+
+
+def scan_inputs(Bt=2, Dm=4, N=3, L=13, G=None, seed=8, requires_grad=False):
+    """Seeded float64 inputs of ``selective_scan``: u, delta, z ``(Bt, Dm, L)``, A ``(Dm, N)``, B, C ``(Bt[, G], N, L)``, D, delta_bias ``(Dm,)``."""
+    g = gen(seed)
+    r = lambda *s: torch.randn(*s, generator=g, dtype=torch.float64)  # noqa: E731
+    bc = (Bt, N, L) if G is None else (Bt, G, N, L)
+    t = dict(
+        u=r(Bt, Dm, L),
+        delta=0.5 * r(Bt, Dm, L),
+        A=-torch.rand(Dm, N, generator=g, dtype=torch.float64) * 2,
+        B=r(*bc),
+        C=r(*bc),
+        D=r(Dm),
+        z=r(Bt, Dm, L),
+        delta_bias=0.1 * r(Dm),
+    )
+    if requires_grad:
+        for v in t.values():
+            v.requires_grad_(True)
+    return t
+
+
+# --- backbones: small ragged grids, D=16 ---------------------------------------------------------
+
+SHAPES = {1: (37,), 2: (9, 13), 3: (5, 6, 7)}
+DIM = 16
+
+# family kwargs keeping the parametrised matrix fast (every family's defaults are also built once)
+SMALL: dict[str, dict] = {
+    "large_kernel": {"kernel_size": 7, "small_kernel": 3},
+    "replk": {"kernel_size": 9},
+    "pfg": {"kernel_sizes": (5, 9)},
+    "ssm": {"d_state": 4, "expand": 1},
+    "convssm": {"d_state": 4},
+    "afno": {"num_blocks": 2},
+    "gfnet": {"filter_size": 8},
+}
+
+
+# --- plots ---------------------------------------------------------------------------------------
+
+def save(fig, path) -> None:
+    """Render ``fig`` to a PNG and check a non-empty file came out."""
+    fig.savefig(path)
+    assert path.stat().st_size > 1000
+
+
+# --- tiny sensor models (pretrained format, tasks) -----------------------------------------------
+
+# a model small enough for one CPU thread (same tokenizer/backbone families as eeg_decoder)
+TINY = {"dim": 16, "patch_size": 16, "virtual_channels": 4,
+        "backbone": {"name": "large_kernel", "depth": 2, "kernel_size": 7, "small_kernel": 3, "mlp_ratio": 2.0}}
+
+
+def tiny_config(head: dict | None = None) -> dict:
+    """Plain model config of a tiny sensor model with the given head (decoding, 2 classes by default)."""
+    return {"name": "tiny", "modality": "eeg", "dim": TINY["dim"], "causal": False,
+            "tokenizer": {"name": "sensor", "patch_size": TINY["patch_size"],
+                          "virtual_channels": TINY["virtual_channels"]},
+            "backbone": dict(TINY["backbone"]),
+            "head": dict(head or {"name": "decoding", "num_classes": 2, "pool": "attention"})}
+
+
+def contract(names: list[str]) -> dict:
+    from signalkit.io.montage import montage_positions
+
+    pos = montage_positions(names, "standard_1005")
+    return {"modality": "eeg", "sfreq": 160.0, "channels": list(names), "ch_types": ["eeg"] * len(names),
+            "positions": [[float(v) for v in p] for p in pos], "normalization": {n: [0.0, 1.0] for n in names},
+            "target_names": ["left_hand", "right_hand"]}
+
+
+def sensor_batch(names: list[str], b: int = 3, t: int = 160, seed: int = 0) -> dict:
+    """A batch ``x (B, C, T)`` with the standard positions of ``names``."""
+    from signalkit.io.montage import montage_positions
+
+    g = torch.Generator().manual_seed(seed)
+    c = len(names)
+    pos = torch.tensor(montage_positions(names, "standard_1005"), dtype=torch.float32)
+    return {"x": torch.randn(b, c, t, generator=g), "pos": pos.expand(b, c, 3).clone(),
+            "ch_type": torch.zeros(b, c, dtype=torch.long), "ch_mask": torch.ones(b, c, dtype=torch.bool)}
+
+
+# --- tiny training runs through the CLI config ---------------------------------------------------
+
+def tiny_overrides(store: str, out, epochs: int = 2, batches: int = 3) -> list[str]:
+    """A tiny decoder (dim 16, depth 1) trained ``epochs`` x ``batches`` steps, no test, no bar."""
+    return ["experiment=eeg/motor_imagery", f"data.store={store}", f"output_dir={out}",
+            "model.dim=16", "model.backbone.depth=1", "model.backbone.kernel_size=7",
+            "model.backbone.mlp_ratio=1.0", "model.head.pool=mean", "data.batch_size=4",
+            f"trainer.max_epochs={epochs}", f"trainer.limit_train_batches={batches}",
+            "trainer.limit_val_batches=2", "trainer.enable_progress_bar=false",
+            "trainer.log_every_n_steps=1", "trainer.deterministic=true", "test=false", "seed=7"]
+
+
+# the date split of the synthetic weather store (``synthetic_store``: 10 days from 2017-01-01)
+SYN_SPLIT = ["data.split.train=[2017-01-01,2017-01-06]", "data.split.val=[2017-01-07,2017-01-08]",
+             "data.split.test=[2017-01-09,2017-01-10]"]
+
+
+# --- stores --------------------------------------------------------------------------------------
+
+def store_snapshot(path: str) -> tuple[dict, dict]:
+    """(root attrs, {rid: {name: numpy array}}) of every variable and coordinate of a store."""
+    from signalkit.store import open_store
+
+    st = open_store(path)
+    content = {}
+    for rid in st:
+        ds = st[rid].load()
+        content[rid] = {name: np.asarray(ds[name].values) for name in [*ds.data_vars, *ds.coords]}
+        content[rid]["__attrs__"] = dict(ds.attrs)
+    return dict(st.attrs), content
+
+
+def same_snapshot(a: tuple[dict, dict], b: tuple[dict, dict]) -> bool:
+    if a[0] != b[0] or a[1].keys() != b[1].keys():
+        return False
+    for rid in a[1]:
+        va, vb = a[1][rid], b[1][rid]
+        if va.keys() != vb.keys():
+            return False
+        for k in va:
+            if k == "__attrs__":
+                if va[k] != vb[k]:
+                    return False
+            elif not np.array_equal(va[k], vb[k], equal_nan=va[k].dtype.kind == "f"):
+                return False
+    return True
+
+
+# --- weather files -------------------------------------------------------------------------------
+
+
+
+
+
+# --- video files ---------------------------------------------------------------------------------
+
+
+
+# --- video models --------------------------------------------------------------------------------
+
+def tiny_video_config(backbone: dict, causal: bool = False, t_in: int | None = 4, t_out: int | None = 3, stem: bool = False) -> dict:
+    """Plain config of an 8-wide frames model (tokenizer ``frames``, head ``frames``) around ``backbone``."""
+    return {"name": "t", "dim": 8, "causal": causal,
+            "tokenizer": {"name": "frames", "in_channels": 1, "hidden": 8, "downsample": 2, "stem": stem},
+            "backbone": backbone, "head": {"name": "frames", "t_in": t_in, "t_out": t_out}}

@@ -8,10 +8,10 @@ import torch
 from signalkit.backbones import create_backbone
 from signalkit.backbones.registry import _REGISTRY
 
-from .conftest import DIM, SHAPES, SMALL
+from tests.support import DIM, SHAPES, SMALL
 
 # the shared N-dimensional backbones (defined in signalkit.backbones), whatever else the collected test
-# modules have imported; ``convlstm`` only takes (time, height, width) grids (tested in tests/video)
+# modules have imported; ``convlstm`` only takes (time, height, width) grids (tested in tests/models/test_video.py)
 NAMES = sorted(n for n, b in _REGISTRY.items() if b.__module__.startswith("signalkit.backbones.")
                and not n.startswith("_") and n != "convlstm")
 

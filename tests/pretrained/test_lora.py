@@ -13,7 +13,7 @@ from signalkit.lora import apply_lora, apply_lora_config, has_lora
 from signalkit.models import build_model
 from signalkit.pretrained import from_pretrained, save_pretrained
 
-from .conftest import sensor_batch, tiny_config
+from tests.support import sensor_batch, tiny_config
 
 HAS_PEFT = importlib.util.find_spec("peft") is not None
 

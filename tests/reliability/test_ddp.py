@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.reliability.training_utils import tiny_overrides
+from tests.support import tiny_overrides
 
 # Lightning's DDP launcher re-runs this script once per extra rank, so the callback exists in each.
 _SCRIPT = '''

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.reliability.conftest import same_snapshot, store_snapshot
+from tests.support import same_snapshot, store_snapshot
 
 from signalkit.io import expand_sources
 from signalkit.store import ingest, open_store

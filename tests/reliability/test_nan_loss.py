@@ -11,7 +11,7 @@ from signalkit.models import SignalModel
 from signalkit.store import open_store
 from signalkit.tasks.base import NonFiniteLossError
 from signalkit.training import train
-from tests.reliability.training_utils import tiny_overrides
+from tests.support import tiny_overrides
 
 
 @pytest.fixture

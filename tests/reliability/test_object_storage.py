@@ -10,8 +10,8 @@ import pytest
 from signalkit.io import expand_sources
 from signalkit.store import ingest, open_store
 from signalkit.training import train
-from tests.reliability.conftest import same_snapshot, store_snapshot
-from tests.reliability.training_utils import tiny_overrides
+from tests.support import same_snapshot, store_snapshot
+from tests.support import tiny_overrides
 
 
 @pytest.fixture

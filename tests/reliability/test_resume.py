@@ -10,7 +10,7 @@ import torch
 
 import signalkit.training as training
 from signalkit.training import train
-from tests.reliability.training_utils import tiny_overrides
+from tests.support import tiny_overrides
 
 
 class _Crash(Exception):

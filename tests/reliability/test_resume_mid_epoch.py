@@ -9,7 +9,7 @@ import torch
 
 import signalkit.training as training
 from signalkit.training import train
-from tests.reliability.training_utils import tiny_overrides
+from tests.support import tiny_overrides
 
 EPOCHS, BATCHES, CRASH_AT = 2, 4, 2  # killed before batch 2 of epoch index 1 (the second epoch)
 

@@ -1,0 +1,102 @@
+"""Forecasting end to end: train through the CLI config, WB2 metrics.json, predict zarr, maps."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from signalkit.metrics import weather as wm
+from signalkit.store import open_store
+from tests.support import SYN_SPLIT
+
+
+@pytest.fixture(scope="module")
+def trained(synthetic_store, tmp_path_factory) -> Path:
+    """A small forecaster trained on drifting waves + diurnal cycle (8 x 12 grid, 6 h step)."""
+    from signalkit.training import train
+
+    out = tmp_path_factory.mktemp("wxrun")
+    train(["experiment=weather/regional", f"data.store={synthetic_store}", *SYN_SPLIT,
+           "data.lead_times=[6,12]", "data.rollout_steps=2", "task.rollout_steps=2", "task.rollout_start_epoch=3",
+           "model.dim=16", "model.backbone.depth=2", "model.backbone.num_blocks=2", "trainer.max_epochs=6",
+           "task.lr=3e-3", "trainer.enable_progress_bar=false", f"output_dir={out}"])
+    return out
+
+
+def test_model_beats_persistence_on_drifting_waves(trained):
+    m = json.loads((trained / "metrics.json").read_text())
+    for lead in (6, 12):
+        assert m[f"test/t2m/rmse@{lead}h"] < 0.7 * m[f"test/t2m/rmse_persistence@{lead}h"], m
+    assert m["test/t2m/acc@6h"] > m["test/t2m/acc_persistence@6h"]
+    assert "test/t2m/rmse_climatology@6h" in m and "test/t2m/bias@6h" in m
+
+
+def test_predict_writes_the_scored_forecasts(trained, synthetic_store, tmp_path):
+    from signalkit.cli import main
+    from signalkit.plot_weather import plot_forecast_zarr
+
+    m = json.loads((trained / "metrics.json").read_text())
+    out = tmp_path / "fc.zarr"
+    assert main(["predict", f"ckpt_path={m['best_checkpoint']}", f"output={out}"]) == 0
+    fc = xr.open_zarr(out, consolidated=False)["forecast"]
+    assert fc.dims == ("init_time", "lead_time", "variable", "lat", "lon")
+    assert list(fc["lead_time"].values / np.timedelta64(1, "h")) == [6.0, 12.0]
+    rec = open_store(synthetic_store)["synthetic_t2m"]
+    truth = rec["signal"].sel(variable="t2m")
+    mask = rec["mask"].values
+    assert np.isnan(fc.values[..., mask]).all() and np.isfinite(fc.values[..., ~mask]).all()
+    w = wm.area_weights(rec["lat"].values, rec.sizes["lon"], mask)
+    for j, lead in enumerate((6, 12)):
+        valid = fc["init_time"].values + np.timedelta64(lead, "h")
+        obs = truth.sel(time=valid).values
+        score = wm.rmse(fc.isel(lead_time=j).sel(variable="t2m").values, obs, w)
+        assert score == pytest.approx(m[f"test/t2m/rmse@{lead}h"], rel=1e-4)  # physical units, same inits
+    fig = plot_forecast_zarr(str(out), synthetic_store, init_index=0, lead_index=1, path=str(tmp_path / "m.png"))
+    assert len(fig.axes) >= 3 and (tmp_path / "m.png").stat().st_size > 0
+
+
+def test_splits_do_not_overlap(synthetic_store):
+    from signalkit.datamodules import WeatherDataModule
+
+    dm = WeatherDataModule(synthetic_store, split={"train": ["2017-01-01", "2017-01-06"],
+                                                   "val": ["2017-01-07", "2017-01-08"],
+                                                   "test": ["2017-01-09", "2017-01-10"]},
+                           history=2, step_hours=6, lead_times=[6, 12], rollout_steps=2)
+    dm.setup()
+    times = dm.times[0]
+    used = {}
+    for stage, ds in dm.datasets.items():
+        idx = ds.index[:, 1][:, None] + 6 * np.arange(-1, ds.k + 1)[None]
+        used[stage] = set(times[idx.ravel()].tolist())
+    assert not used["train"] & used["val"] and not used["val"] & used["test"] and not used["train"] & used["test"]
+    s = dm.split_summary()
+    assert s["test"]["first"] == "2017-01-09T06:00:00" and s["test"]["last"] == "2017-01-10T11:00:00"
+    assert dm.norm.std[0] > 0 and len(dm.climatology) == 24
+
+
+def test_streamed_statistics_match_in_memory(synthetic_store):
+    from signalkit.datamodules import WeatherDataModule
+    from signalkit.datamodules.weather_windows import TrainingStats
+
+    dm = WeatherDataModule(synthetic_store, split={"train": ["2017-01-01", "2017-01-06"],
+                                                   "val": ["2017-01-07", "2017-01-08"],
+                                                   "test": ["2017-01-09", "2017-01-10"]},
+                           history=2, step_hours=6, lead_times=[6])
+    dm.setup()
+    small = TrainingStats(1, ~dm.mask, dm.step)
+    dm._accumulate(small, 0, dm.ranges["train"], block=7)  # blocks smaller than the step overlap
+    x = open_store(synthetic_store)["synthetic_t2m"]["signal"].values[: 6 * 24].astype(np.float64)
+    land = x[:, 0][:, ~dm.mask]
+    np.testing.assert_allclose(small.normalizer().mean, [land.mean()], rtol=1e-6)
+    np.testing.assert_allclose(small.normalizer().std, [land.std()], rtol=1e-5)
+    d = (land[6:] - land[:-6]) / land.std()
+    np.testing.assert_allclose(small.normalizer().diff_std, [np.sqrt((d**2).mean())], rtol=1e-5)
+    times = dm.times[0][: 6 * 24]
+    clim = wm.climatology(x, times)
+    for key, field in clim.items():
+        np.testing.assert_allclose(small.climatology()[key], field, rtol=1e-6, equal_nan=True)
+        np.testing.assert_allclose(dm.climatology[key], field, rtol=1e-6, equal_nan=True)
