@@ -6,7 +6,8 @@ the parameters on PyTorch's ``meta`` device (no memory, no initialisation), buil
 depth-like keys (``depth``, ``*_depth``, ``num_layers``) at 1 and 2 and extrapolating linearly,
 so even an absurd depth is counted in milliseconds, and refuses a model over the limit:
 
-- ``SIGNALKIT_MAX_PARAMS`` (default 1e9 parameters, i.e. 4 GB of float32 weights),
+- ``SIGNALKIT_MAX_PARAMS`` (default 5e8 parameters, 2 GB of float32 weights, or fewer on a
+  machine whose memory cannot hold weights, gradients and two Adam moments: RAM / 16 bytes),
 - ``SIGNALKIT_MAX_ACTIVATION_GB`` (default 64) for :func:`check_activations`, the bytes of
   every module output of one forward pass on a ``meta`` batch (an estimate of training memory).
 
@@ -26,7 +27,8 @@ from torch import Tensor, nn
 
 from signalkit.errors import ConfigError, ModelError
 
-DEFAULT_MAX_PARAMS = 1_000_000_000
+DEFAULT_MAX_PARAMS = 500_000_000
+_BYTES_PER_TRAINED_PARAM = 16  # float32 weight + gradient + two Adam moments
 DEFAULT_MAX_ACTIVATION_GB = 64.0
 _DEPTH_KEYS = ("depth", "num_layers", "n_layers", "layers")
 
@@ -46,9 +48,17 @@ def _limit(env: str, default: float, given: float | None) -> float:
     return value
 
 
+def _default_max_params() -> float:
+    try:
+        ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return float(DEFAULT_MAX_PARAMS)
+    return float(min(DEFAULT_MAX_PARAMS, ram // _BYTES_PER_TRAINED_PARAM))
+
+
 def max_params(limit: float | None = None) -> float:
-    """The parameter limit: ``limit``, else ``$SIGNALKIT_MAX_PARAMS``, else 1e9."""
-    return _limit("SIGNALKIT_MAX_PARAMS", DEFAULT_MAX_PARAMS, limit)
+    """The parameter limit: ``limit``, else ``$SIGNALKIT_MAX_PARAMS``, else 5e8 (or RAM / 16 bytes if less)."""
+    return _limit("SIGNALKIT_MAX_PARAMS", _default_max_params(), limit)
 
 
 def _is_depth(key: str) -> bool:
@@ -125,9 +135,8 @@ def _meta_copy(model: nn.Module) -> nn.Module:
     return copy.deepcopy(model).to("meta")
 
 
-def activation_bytes(model: nn.Module, batch: Mapping[str, Any]) -> int:
-    """Bytes of every module output of one forward pass of ``model`` on ``batch``, run on ``meta``
-    copies of the model and batch (no memory, no compute). The model is not changed."""
+def _forward_bytes(model: nn.Module, batch: Mapping[str, Any]) -> int:
+    """Bytes of every leaf module's outputs in one no-grad forward pass of ``model`` on ``batch``."""
     total = 0
 
     def hook(_module, _inputs, output) -> None:
@@ -136,16 +145,40 @@ def activation_bytes(model: nn.Module, batch: Mapping[str, Any]) -> int:
             if isinstance(t, Tensor):
                 total += t.numel() * t.element_size()
 
-    meta = _meta_copy(model).train(model.training)
-    handles = [m.register_forward_hook(hook) for m in meta.modules() if not list(m.children())]
-    meta_batch = {k: (v.to("meta") if isinstance(v, Tensor) else v) for k, v in batch.items()}
+    handles = [m.register_forward_hook(hook) for m in model.modules() if not list(m.children())]
     try:
         with torch.no_grad():
-            meta(meta_batch)
+            model(dict(batch))
     finally:
         for h in handles:
             h.remove()
     return total
+
+
+def activation_bytes(model: nn.Module, batch: Mapping[str, Any]) -> int:
+    """Bytes of every module output of one forward pass of ``model`` on ``batch``.
+
+    Run on ``meta`` copies of the model and batch (no memory, no compute). A model whose forward
+    needs values (a data-dependent branch, ``.item()``) runs for real on the batch's first sample
+    instead, in eval mode and with the RNG states restored, and the count is scaled by the batch
+    size. ``model`` is not changed.
+    """
+    try:
+        meta = _meta_copy(model).train(model.training)
+        return _forward_bytes(meta, {k: (v.to("meta") if isinstance(v, Tensor) else v) for k, v in batch.items()})
+    except (RuntimeError, NotImplementedError):  # an op that needs values: one real sample
+        pass
+    sizes = [v.shape[0] for v in batch.values() if isinstance(v, Tensor) and v.dim()]
+    b = max(sizes) if sizes else 1
+    one = {k: (v[:1] if isinstance(v, Tensor) and v.dim() and v.shape[0] == b else v) for k, v in batch.items()}
+    was_training = model.training
+    devices = [torch.device("cuda", torch.cuda.current_device())] if torch.cuda.is_available() else []
+    with torch.random.fork_rng(devices=devices):
+        model.eval()
+        try:
+            return _forward_bytes(model, one) * b
+        finally:
+            model.train(was_training)
 
 
 def check_activations(model: nn.Module, batch: Mapping[str, Any], source: str = "model",
