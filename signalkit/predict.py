@@ -79,7 +79,8 @@ def predict(overrides: Sequence[str] = ()) -> str:
     from omegaconf import OmegaConf
 
     from signalkit.checkpointing import load_checkpoint, load_task_weights, stored_config
-    from signalkit.training import build_datamodule, build_task
+    from signalkit.store import naming_damage
+    from signalkit.training import build_datamodule, build_task, data_store
 
     opts, rest = _options(overrides)
     ckpt = load_checkpoint(opts["ckpt_path"])
@@ -94,11 +95,12 @@ def predict(overrides: Sequence[str] = ()) -> str:
     cfg = OmegaConf.merge(cfg, OmegaConf.from_dotlist(rest))
     if "batch_size" in opts:
         cfg.data.batch_size = int(opts["batch_size"])
-    dm = build_datamodule(cfg.data)
-    dm.setup("test")
-    task = build_task(cfg, dm)
-    load_task_weights(task, ckpt, opts["ckpt_path"])
-    split = opts.get("split", "test")
-    output = opts.get("output") or str(Path(opts["ckpt_path"]).resolve().parent.parent / f"forecast_{split}.zarr")
-    _write_atomic(predict_weather(task, dm, split), output)
+    with naming_damage(data_store(cfg)):
+        dm = build_datamodule(cfg.data)
+        dm.setup("test")
+        task = build_task(cfg, dm)
+        load_task_weights(task, ckpt, opts["ckpt_path"])
+        split = opts.get("split", "test")
+        output = opts.get("output") or str(Path(opts["ckpt_path"]).resolve().parent.parent / f"forecast_{split}.zarr")
+        _write_atomic(predict_weather(task, dm, split), output)
     return output

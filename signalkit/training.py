@@ -135,8 +135,27 @@ def _scalars(metrics: dict) -> dict[str, float]:
     return out
 
 
+def data_store(cfg: DictConfig) -> str | None:
+    try:
+        store = OmegaConf.select(cfg, "data.store", default=None, throw_on_missing=False)
+    except Exception:  # an unresolvable interpolation: the data module reports it
+        return None
+    return None if store in (None, "???") or OmegaConf.is_missing(cfg, "data.store") else str(store)
+
+
 def run_train(cfg: DictConfig) -> dict[str, float]:
-    """Fit, test and write ``metrics.json`` + ``config.yaml`` under ``cfg.output_dir``."""
+    """Fit, test and write ``metrics.json`` + ``config.yaml`` under ``cfg.output_dir``.
+
+    A damaged store chunk (crc32c mismatch) is one :class:`~signalkit.errors.StoreError` naming
+    the store, recording and variable.
+    """
+    from signalkit.store import naming_damage
+
+    with naming_damage(data_store(cfg)):
+        return _run_train(cfg)
+
+
+def _run_train(cfg: DictConfig) -> dict[str, float]:
     import lightning as L
 
     L.seed_everything(int(cfg.seed), workers=True, verbose=False)
@@ -179,6 +198,8 @@ def evaluate(overrides: Sequence[str] = ()) -> dict[str, float]:
     """Evaluate a checkpoint on a split; data/model/task come from the checkpoint's config."""
     import lightning as L
 
+    from signalkit.store import naming_damage
+
     ev = compose("evaluate", [o for o in overrides if o.split("=")[0] in ("ckpt_path", "split", "output_dir")])
     from signalkit.checkpointing import load_checkpoint, load_task_weights, stored_config
 
@@ -190,20 +211,21 @@ def evaluate(overrides: Sequence[str] = ()) -> dict[str, float]:
         if OmegaConf.select(cfg, key, default="__missing__") == "__missing__":
             raise ConfigError(f"{key}: no such config key")
     cfg = OmegaConf.merge(cfg, OmegaConf.from_dotlist(rest))
-    out = Path(str(ev.output_dir)) if ev.output_dir else Path(str(ev.ckpt_path)).resolve().parent.parent
-    dm = build_datamodule(cfg.data)
-    dm.setup("test")
-    task = build_task(cfg, dm)
-    load_task_weights(task, ckpt, str(ev.ckpt_path))
-    trainer = L.Trainer(logger=False, enable_checkpointing=False, enable_progress_bar=False,
-                        accelerator=cfg.trainer.get("accelerator", "auto"), devices=1)
-    loader = {"test": dm.test_dataloader, "val": dm.val_dataloader}.get(str(ev.split))
-    if loader is None:
-        raise ConfigError(f"split: expected test or val, got {ev.split!r}")
-    results = trainer.test(task, dataloaders=loader(), verbose=False)
-    metrics = {}
-    for r in [*results, getattr(task, "extra_test_metrics", None) or {}]:  # extras: baselines, per-lead
-        metrics.update({k.replace("test/", f"{ev.split}/", 1): v for k, v in _scalars(r).items()})
+    with naming_damage(data_store(cfg)):
+        out = Path(str(ev.output_dir)) if ev.output_dir else Path(str(ev.ckpt_path)).resolve().parent.parent
+        dm = build_datamodule(cfg.data)
+        dm.setup("test")
+        task = build_task(cfg, dm)
+        load_task_weights(task, ckpt, str(ev.ckpt_path))
+        trainer = L.Trainer(logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                            accelerator=cfg.trainer.get("accelerator", "auto"), devices=1)
+        loader = {"test": dm.test_dataloader, "val": dm.val_dataloader}.get(str(ev.split))
+        if loader is None:
+            raise ConfigError(f"split: expected test or val, got {ev.split!r}")
+        results = trainer.test(task, dataloaders=loader(), verbose=False)
+        metrics = {}
+        for r in [*results, getattr(task, "extra_test_metrics", None) or {}]:  # extras: baselines, per-lead
+            metrics.update({k.replace("test/", f"{ev.split}/", 1): v for k, v in _scalars(r).items()})
     out.mkdir(parents=True, exist_ok=True)
     _write_json(out / f"evaluate_{ev.split}.json", metrics)
     return metrics
