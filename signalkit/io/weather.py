@@ -23,6 +23,8 @@ Reads are lazy (dask) when ``chunks`` is given, so ingest streams files larger t
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -59,7 +61,11 @@ def open_weather(path: str, chunks: Mapping | str | None = None, engine: str | N
                 import cfgrib  # noqa: F401
             except ModuleNotFoundError:
                 raise InputError(f"{path}: reading GRIB needs cfgrib (pip install 'signalkit-ml[grib]')") from None
-            return xr.open_dataset(text, engine="cfgrib", chunks=chunks)
+            with _quiet_cfgrib():
+                ds = xr.open_dataset(text, engine="cfgrib", chunks=chunks, backend_kwargs={"indexpath": ""})
+            if not ds.data_vars:
+                raise InputError(f"{path}: no GRIB message could be decoded (not a GRIB file, or damaged)")
+            return ds
         if lower.endswith(".zarr") or engine == "zarr" or (not is_url and os.path.isdir(text)):
             import warnings
 
@@ -76,6 +82,22 @@ def open_weather(path: str, chunks: Mapping | str | None = None, engine: str | N
     except Exception as err:
         raise InputError(f"{path}: cannot open as NetCDF/Zarr/GRIB ({type(err).__name__}: "
                          f"{str(err).splitlines()[0][:200] if str(err) else ''})") from None
+
+
+@contextlib.contextmanager
+def _quiet_cfgrib():
+    """cfgrib logs a traceback for every message it cannot decode; the one line we raise says it."""
+    import warnings
+
+    logger = logging.getLogger("cfgrib")  # children (cfgrib.dataset, ...) inherit its level
+    level = logger.level
+    logger.setLevel(logging.CRITICAL + 1)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        logger.setLevel(level)
 
 
 def _find(ds: xr.Dataset, names: tuple[str, ...], standard: str | None) -> str | None:

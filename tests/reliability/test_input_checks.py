@@ -188,3 +188,33 @@ def test_cli_ingest_through_loops_reads_each_file_once(tmp_path, capsys):
     code, err = run_cli(["ingest", "weather", str(tmp_path), str(store)], capsys)
     assert code == 0, err
     assert sorted(open_store(store)) == ["a", "b"]
+
+
+def test_cfgrib_tracebacks_are_not_printed(tmp_path, capsys, monkeypatch):
+    """With cfgrib installed, a garbage GRIB made cfgrib log two tracebacks before our line.
+
+    cfgrib is not a test dependency: a stand-in module logs what cfgrib logs (an exception per
+    undecodable message) and returns no variables, as cfgrib does for garbage."""
+    import logging
+    import sys
+    import types
+
+    monkeypatch.setitem(sys.modules, "cfgrib", types.ModuleType("cfgrib"))
+    real_open = xr.open_dataset
+
+    def fake_open(path, engine=None, **kw):
+        if engine != "cfgrib":
+            return real_open(path, engine=engine, **kw)
+        assert kw.get("backend_kwargs", {}).get("indexpath") == ""  # no .idx file beside the user's file
+        log = logging.getLogger("cfgrib.messages")
+        try:
+            raise EOFError("No valid message found")
+        except EOFError:
+            log.exception("skipping corrupted Message")
+        return xr.Dataset()
+
+    monkeypatch.setattr(xr, "open_dataset", fake_open)
+    path = tmp_path / "garbage.grib2"
+    path.write_bytes(b"GRIB" + bytes(range(256)) * 8)
+    line = _ingest_refused(capsys, tmp_path, "weather", path, "garbage.grib2", "no GRIB message could be decoded")
+    assert "Traceback" not in line
