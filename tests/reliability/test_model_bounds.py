@@ -153,7 +153,7 @@ def test_int32_weights_are_refused_naming_the_dtype(pretrained, tmp_path):
 
 def test_checkpoint_weights_are_checked_on_load(tmp_path):
     from signalkit.models import create_model
-    from signalkit.training import load_task_weights
+    from signalkit.checkpointing import load_task_weights
 
     model = create_model("eeg_decoder", num_classes=2)
     state = {k: v.clone() for k, v in model.state_dict().items()}

@@ -119,26 +119,28 @@ def _weather_file(path, seed: int) -> xr.Dataset:
     return ds
 
 
-def test_file_changed_while_read_is_refused_and_reingest_is_fresh(tmp_path, monkeypatch):
+def test_file_changed_while_read_is_refused_and_reingest_is_fresh(tmp_path):
     """A writer rewrites the source while ingest reads it: no group whose data and sha256 disagree."""
     from signalkit import io as sio
     from signalkit.store import ingest, open_store
 
     src = tmp_path / "live.nc"
     _weather_file(src, 1)
-    reader = sio.get_reader("weather")
+    reader, exts = sio.get_reader("weather"), sio.reader_extensions("weather")
 
     def racing_read(path, **kw):
-        rec = reader.read(path, **kw).load()
+        rec = reader(path, **kw).load()
         _weather_file(src, 2)  # the file is replaced after it was read
         return rec
 
     store = tmp_path / "wx.zarr"
-    monkeypatch.setitem(sio.READERS, "weather", sio.Reader(racing_read, reader.extensions))
-    with pytest.raises(InputError, match=r"live\.nc: the file changed while it was read"):
-        ingest([str(src)], str(store), "weather", progress=False)
+    sio.register_reader("weather", racing_read, exts)
+    try:
+        with pytest.raises(InputError, match=r"live\.nc: the file changed while it was read"):
+            ingest([str(src)], str(store), "weather", progress=False)
+    finally:
+        sio.register_reader("weather", reader, exts)
     assert not store.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["live.nc"]
-    monkeypatch.setitem(sio.READERS, "weather", reader)
     ingest([str(src)], str(store), "weather", progress=False)
     final = xr.open_dataset(src)["t2m"].values
     np.testing.assert_array_equal(open_store(store)["live"]["signal"].values[:, 0], final)
