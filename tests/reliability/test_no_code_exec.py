@@ -170,3 +170,21 @@ def test_numpy_never_unpickles_a_user_array(place):
     assert tree_snapshot(place) == before and not (place / "PWNED").exists()
     with pytest.raises(ValueError, match="allow_pickle"):
         np.load(place / "evil.npy")  # numpy's own default (allow_pickle=False), which signalkit keeps
+
+
+def test_package_never_instantiates_or_unpickles():
+    """No ``hydra.utils.instantiate`` / ``allow_pickle=True`` anywhere in the package: configs are
+    built through :mod:`signalkit.targets` only, and numpy arrays are never unpickled."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    bad = re.compile(r"allow_pickle\s*=\s*True|\binstantiate\(|import instantiate|hydra\.utils")
+    found = []
+    for folder in ("signalkit", "datamodules", "tasks", "kernels"):
+        for path in (root / folder).rglob("*.py"):
+            for no, line in enumerate(path.read_text().splitlines(), 1):
+                code = line.split("#", 1)[0]
+                if bad.search(code) and "``" not in code:
+                    found.append(f"{path.relative_to(root)}:{no}: {line.strip()}")
+    assert found == []
