@@ -173,8 +173,7 @@ class WindowDataset(Dataset):
 
     def _open(self) -> list:
         if self._arrays is None or self._pid != os.getpid():
-            root = zarr.open_group(self.path, mode="r")
-            arrays = [root[rid][SIGNAL] for rid in self.recordings]
+            arrays = self._signal_arrays()
             if self.preload:
                 self._arrays = [a[...] for a in arrays]
             else:  # memory-mapped chunk files where the store allows it, else zarr slices
@@ -182,6 +181,19 @@ class WindowDataset(Dataset):
                                 for rid, a in zip(self.recordings, arrays)]
             self._pid = os.getpid()
         return self._arrays
+
+    def _signal_arrays(self) -> list:
+        from signalkit.errors import StoreError
+
+        root = zarr.open_group(self.path, mode="r")
+        arrays = []
+        for rid in self.recordings:
+            try:
+                arrays.append(root[rid][SIGNAL])
+            except Exception as err:  # damaged array metadata: one line naming it
+                raise StoreError(f"{self.path}: recording {rid}, variable {SIGNAL}: metadata unreadable "
+                                 f"({type(err).__name__}); the store is damaged, re-run `signalkit ingest`") from None
+        return arrays
 
     def __len__(self) -> int:
         return len(self.index)

@@ -47,6 +47,40 @@ def load_checkpoint(path: str | os.PathLike) -> dict:
         raise ModelError(f"{path}: not a loadable signalkit checkpoint ({type(err).__name__}: {str(err).splitlines()[0][:200]})") from None
 
 
+def stored_config(ckpt: dict, source: str) -> Any:
+    """The run config stored in a checkpoint, checked as data: no code named in it
+    (:func:`signalkit.targets.check_stored_config`), plain values only."""
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    from signalkit.targets import check_stored_config
+
+    saved = ckpt.get("signalkit_config")
+    if not saved:
+        raise ModelError(f"{source}: checkpoint has no signalkit config (not written by signalkit train)")
+    if not isinstance(saved, dict):
+        raise ModelError(f"{source}: the stored signalkit config is not a mapping")
+    check_stored_config(saved, source)
+    try:
+        return OmegaConf.create(saved)
+    except OmegaConfBaseException as err:
+        raise ModelError(f"{source}: the stored signalkit config is not plain data ({str(err).splitlines()[0]})") from None
+
+
+def load_task_weights(task, ckpt: dict, source: str) -> None:
+    """Load a checkpoint's ``state_dict`` into ``task``, refusing wrong dtypes and NaN/Inf weights."""
+    from signalkit.model_bounds import check_weights
+
+    state = ckpt.get("state_dict")
+    if not isinstance(state, dict):
+        raise ModelError(f"{source}: no state_dict (not written by signalkit train)")
+    check_weights(task.state_dict(), state, f"{source} (state_dict)")
+    try:
+        task.load_state_dict(state)
+    except RuntimeError as err:
+        raise ModelError(f"{source}: the weights do not fit the model ({' '.join(str(err).split())[:300]})") from None
+
+
 class SaveRNG(L.Callback):
     """Keep the torch, numpy and Python RNG states in checkpoints and restore them on resume."""
 

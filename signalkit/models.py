@@ -64,13 +64,14 @@ class SignalModel(nn.Module):
         return sum(p.numel() for p in self.parameters() if p.requires_grad or not trainable_only)
 
 
-def build_model(config: Mapping[str, Any], data_contract: dict | None = None) -> SignalModel:
-    """Build a :class:`SignalModel` from a plain model config (see module docstring)."""
-    from signalkit.backbones import create_backbone
-    from signalkit.heads import create_head
-    from signalkit.tokenizers import create_tokenizer
+def build_model(config: Mapping[str, Any], data_contract: dict | None = None, source: str = "model") -> SignalModel:
+    """Build a :class:`SignalModel` from a plain model config (see module docstring).
 
+    The parameter count is checked first, on the ``meta`` device, against
+    ``$SIGNALKIT_MAX_PARAMS`` (:mod:`signalkit.model_bounds`); ``source`` names the config in errors.
+    """
     from signalkit.backbones.registry import sized_config
+    from signalkit.model_bounds import check_model_size
 
     cfg = copy.deepcopy(dict(config))
     for section in SECTIONS:
@@ -79,6 +80,16 @@ def build_model(config: Mapping[str, Any], data_contract: dict | None = None) ->
     # a named backbone size becomes its keyword arguments (explicit keys win), so the saved config
     # holds the values and builds the same model without the size table
     cfg["backbone"] = sized_config(cfg["backbone"])
+    check_model_size(lambda c: _construct(c, data_contract), cfg, source)
+    return _construct(cfg, data_contract)
+
+
+def _construct(cfg: dict, data_contract: dict | None) -> SignalModel:
+    from signalkit.backbones import create_backbone
+    from signalkit.heads import create_head
+    from signalkit.tokenizers import create_tokenizer
+
+    cfg = copy.deepcopy(cfg)
     # the model's ``dim`` wins; ``dim: null`` takes the backbone size's width
     dim = int(cfg.get("dim") or cfg["backbone"].get("dim") or 64)
     tok_kw = {k: v for k, v in cfg["tokenizer"].items() if k != "name"}

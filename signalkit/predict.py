@@ -20,7 +20,7 @@ import numpy as np
 import torch
 import xarray as xr
 
-from signalkit.errors import ConfigError, ModelError
+from signalkit.errors import ConfigError
 
 KEYS = ("ckpt_path", "output", "split", "batch_size")
 
@@ -78,18 +78,16 @@ def predict(overrides: Sequence[str] = ()) -> str:
     """Write the predictions of a checkpoint; returns the output path."""
     from omegaconf import OmegaConf
 
-    from signalkit.checkpointing import load_checkpoint
-    from signalkit.training import build_datamodule, build_task
+    from signalkit.checkpointing import load_checkpoint, load_task_weights, stored_config
+    from signalkit.store import naming_damage
+    from signalkit.training import build_datamodule, build_task, data_store
 
     opts, rest = _options(overrides)
     ckpt = load_checkpoint(opts["ckpt_path"])
-    saved = ckpt.get("signalkit_config")
-    if not saved:
-        raise ModelError(f"{opts['ckpt_path']}: checkpoint has no signalkit config (not written by signalkit train)")
-    modality = str(saved.get("model", {}).get("modality", ""))
+    cfg = stored_config(ckpt, opts["ckpt_path"])
+    modality = str(OmegaConf.select(cfg, "model.modality", default="") or "")
     if modality != "weather":
         raise ConfigError(f"ckpt_path: predict supports weather checkpoints for now (this one is {modality or 'unknown'})")
-    cfg = OmegaConf.create(saved)
     for item in rest:
         key = item.split("=", 1)[0]
         if OmegaConf.select(cfg, key, default="__missing__") == "__missing__":
@@ -97,11 +95,12 @@ def predict(overrides: Sequence[str] = ()) -> str:
     cfg = OmegaConf.merge(cfg, OmegaConf.from_dotlist(rest))
     if "batch_size" in opts:
         cfg.data.batch_size = int(opts["batch_size"])
-    dm = build_datamodule(cfg.data)
-    dm.setup("test")
-    task = build_task(cfg, dm)
-    task.load_state_dict(ckpt["state_dict"])
-    split = opts.get("split", "test")
-    output = opts.get("output") or str(Path(opts["ckpt_path"]).resolve().parent.parent / f"forecast_{split}.zarr")
-    _write_atomic(predict_weather(task, dm, split), output)
+    with naming_damage(data_store(cfg)):
+        dm = build_datamodule(cfg.data)
+        dm.setup("test")
+        task = build_task(cfg, dm)
+        load_task_weights(task, ckpt, opts["ckpt_path"])
+        split = opts.get("split", "test")
+        output = opts.get("output") or str(Path(opts["ckpt_path"]).resolve().parent.parent / f"forecast_{split}.zarr")
+        _write_atomic(predict_weather(task, dm, split), output)
     return output

@@ -169,6 +169,9 @@ def check_state_dict(model: nn.Module, state: Mapping[str, Tensor], source: str,
         problems.append(f"shape mismatch: {', '.join(shapes)}")
     if problems:
         raise ModelError(f"{source}: " + "; ".join(problems))
+    from signalkit.model_bounds import check_weights
+
+    check_weights(own, given, source)
     return given
 
 
@@ -264,7 +267,7 @@ def from_pretrained(name_or_path: str | os.PathLike, num_classes: int | None = N
     cfg = read_config(folder)
     model_cfg = copy.deepcopy(cfg["model"])
     try:
-        model = build_model(model_cfg, cfg.get("data_contract") or {})
+        model = build_model(model_cfg, cfg.get("data_contract") or {}, source=str(folder / CONFIG_NAME))
     except ConfigError as err:
         raise ModelError(f"{folder / CONFIG_NAME}: {err}") from None
     state = read_weights(folder)
@@ -330,7 +333,7 @@ def export_checkpoint(ckpt_path: str | os.PathLike, out: str | os.PathLike) -> s
     model_cfg = copy.deepcopy(hp["model"])
     lora = model_cfg.pop("lora", None)
     model_cfg.pop("pretrained", None)
-    model = build_model(model_cfg, hp.get("data_contract") or {})
+    model = build_model(model_cfg, hp.get("data_contract") or {}, source=f"{ckpt_path} (hyper_parameters.model)")
     if lora:
         from signalkit.lora import apply_lora_config
 

@@ -91,10 +91,13 @@ def _time_chunks(ds: xr.Dataset) -> dict:
     frame = int(np.prod([n for d, n in sig.sizes.items() if d != "time"])) * sig.dtype.itemsize
     t_chunk = int(max(1, min(sig.sizes["time"], _TARGET_CHUNK_BYTES // max(1, frame))))
     chunks = tuple(t_chunk if d == "time" else n for d, n in sig.sizes.items())
-    enc: dict = {SIGNAL: {"chunks": chunks, "compressors": None}}
+    # uncompressed, with a crc32c checksum per chunk: a damaged or zeroed chunk is an error on read
+    enc: dict = {SIGNAL: {"chunks": chunks, "compressors": (zarr.codecs.Crc32cCodec(),)}}
     for name, var in ds.data_vars.items():
         if name != SIGNAL and var.dtype.kind in "US":
             enc[name] = {"dtype": str}  # variable-length strings, portable across zarr versions
+        elif name != SIGNAL and var.dtype.kind in "biuf":
+            enc[name] = {"compressors": (zarr.codecs.Crc32cCodec(),)}
     return enc
 
 
@@ -111,6 +114,8 @@ def write_recording(ds: xr.Dataset, store: str, group: str) -> None:
     """
     lazy = _is_lazy(ds)
     ds = ds.copy()
+    for var in ds.variables.values():  # the source's codecs (a zarr v2 source's) are not the store's
+        var.encoding = {}
     for name, coord in ds.coords.items():
         if coord.dtype.kind == "U":
             ds = ds.assign_coords({name: coord.astype(object)})
@@ -127,7 +132,9 @@ def write_recording(ds: xr.Dataset, store: str, group: str) -> None:
     sync = dask.config.set(scheduler="synchronous") if lazy else contextlib.nullcontext()
     with warnings.catch_warnings(), sync:
         warnings.simplefilter("ignore")  # zarr flags its string dtype as not yet in the v3 spec
-        ds.to_zarr(store, group=group, mode="w", consolidated=False, zarr_format=3, encoding=encoding)
+        # every chunk file is written (also those equal to the fill value), so a missing one is damage
+        ds.to_zarr(store, group=group, mode="w", consolidated=False, zarr_format=3, encoding=encoding,
+                   write_empty_chunks=True)
 
 
 def _json_default(value: Any) -> Any:
@@ -139,13 +146,24 @@ def _json_default(value: Any) -> Any:
 
 
 def _read_and_write(args: tuple) -> dict:
-    """Worker: read one source with the modality's reader and write its group."""
-    path, modality, reader_kwargs, tmp, rid = args
+    """Worker: read one source with the modality's reader and write its group.
+
+    The source's sha256 is taken before the read (``sha``) and again after the write: a file
+    changed while it was read is an :class:`InputError`, never a group whose data and recorded
+    sha256 disagree.
+    """
+    path, modality, reader_kwargs, tmp, rid, sha = args
     from signalkit.io import read_recording
 
     rec = read_recording(path, modality, **reader_kwargs)
     validate_recording(rec, modality, name=str(path))
     write_recording(rec, tmp, rid)
+    after = _source_sha256(path)
+    seen = str(rec.attrs.get("sha256") or sha)
+    if after != sha or seen != sha:
+        raise InputError(f"{path}: the file changed while it was read (sha256 {sha[:12]} before, "
+                         f"{after[:12] or 'gone'} after); ingest it again once it is complete")
+    rec.attrs["sha256"] = sha
     return _provenance(rec, path)
 
 
@@ -196,7 +214,7 @@ def ingest(
                 fs.copy(f"{root.rstrip('/')}/{prev[0]}", f"{tmp_root}/{rid}", recursive=True)
                 recordings[rid] = prev[1]
             else:
-                todo.append((str(path), modality, reader_kwargs, tmp, rid))
+                todo.append((str(path), modality, reader_kwargs, tmp, rid, sha))
         for rid, prov in _run(todo, jobs, progress):
             recordings[rid] = prov
         attrs = {
@@ -222,12 +240,12 @@ def _run(todo: list, jobs: int, progress: bool) -> Iterator[tuple[str, dict]]:
               disable=None if (progress and todo) else True) as bar:
         if jobs <= 1 or len(todo) <= 1:
             for item in todo:
-                yield item[-1], _read_and_write(item)
+                yield item[4], _read_and_write(item)
                 bar.update()
         else:
             with ProcessPoolExecutor(max_workers=jobs) as pool:
                 for item, prov in zip(todo, pool.map(_read_and_write, todo)):
-                    yield item[-1], prov
+                    yield item[4], prov
                     bar.update()
 
 
@@ -298,6 +316,82 @@ def _existing(store: str) -> dict | None:
         return None
 
 
+CHECKSUM_MISMATCH = "Stored and computed checksum do not match"  # zarr's crc32c codec on a damaged chunk
+
+
+def verify_store(path: str | os.PathLike, recordings: Sequence[str] | None = None) -> list[str]:
+    """Read every chunk of every array of a store's recordings; return what is damaged.
+
+    Each problem names the recording, the variable and the chunk (checksum mismatch, chunk
+    file missing on a local store, unreadable array metadata). An empty list: the store is whole.
+    Costs one full read of the store (crc32c runs at several GB/s).
+    """
+    import itertools
+
+    path = str(path)
+    problems = []
+    try:
+        root = zarr.open_group(path, mode="r")
+        rids = list(recordings) if recordings is not None else list(dict(root.attrs).get("recordings", {}))
+    except Exception as err:
+        return [f"root metadata unreadable ({type(err).__name__})"]
+    local = "://" not in path or path.startswith("file://")
+    for rid in rids:
+        try:
+            group = root[rid]
+            arrays = sorted(group.arrays(), key=lambda item: item[0])
+        except Exception as err:
+            problems.append(f"recording {rid}: group metadata unreadable ({type(err).__name__})")
+            continue
+        for name, arr in arrays:
+            grid = [range(n) for n in arr.cdata_shape]
+            for idx in itertools.product(*grid):
+                key = "/".join(map(str, idx))
+                checked = any(type(c).__name__ == "Crc32cCodec" for c in getattr(arr.metadata, "codecs", ()))
+                if local and checked and not os.path.exists(
+                        os.path.join(path.removeprefix("file://"), rid, name, "c", *map(str, idx))):
+                    problems.append(f"recording {rid}, variable {name}, chunk {key}: chunk file missing")
+                    continue
+                try:
+                    arr.get_block_selection(idx)
+                except Exception as err:
+                    why = "checksum mismatch (crc32c)" if CHECKSUM_MISMATCH in str(err) else \
+                        f"unreadable ({type(err).__name__}: {str(err).splitlines()[0][:120] if str(err) else ''})"
+                    problems.append(f"recording {rid}, variable {name}, chunk {key}: {why}")
+    return problems
+
+
+def is_damaged_chunk_error(err: BaseException) -> bool:
+    """Whether ``err`` (possibly re-raised by a DataLoader worker or dask) is a chunk checksum failure."""
+    return CHECKSUM_MISMATCH in str(err) or CHECKSUM_MISMATCH in str(getattr(err, "__cause__", "") or "")
+
+
+def worker_message(err: BaseException) -> str:
+    """The original one-line message of an error a DataLoader worker re-raised with its traceback."""
+    lines = [line for line in str(err).splitlines() if line.strip()]
+    last = lines[-1] if lines else ""
+    head, sep, tail = last.partition(": ")
+    return tail if sep and head.rsplit(".", 1)[-1].endswith("Error") else last
+
+
+@contextlib.contextmanager
+def naming_damage(store: str | os.PathLike | None) -> Iterator[None]:
+    """Turn a chunk checksum failure raised inside the block into one :class:`StoreError`
+    naming the store, recording, variable and chunk (found by :func:`verify_store`)."""
+    try:
+        yield
+    except StoreError as err:
+        if "Original Traceback" in str(err):  # raised in a DataLoader worker: keep our one line
+            raise StoreError(worker_message(err)) from None
+        raise
+    except Exception as err:
+        if store is None or not is_damaged_chunk_error(err):
+            raise
+        problems = verify_store(str(store)) or ["a chunk failed its checksum"]
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise StoreError(f"{store}: damaged store: {problems[0]}{more}; re-run `signalkit ingest`") from None
+
+
 class Store(Mapping[str, xr.Dataset]):
     """A read-only view of a store: recording id -> lazy ``xarray.Dataset``.
 
@@ -321,7 +415,12 @@ class Store(Mapping[str, xr.Dataset]):
         if rid not in self.attrs["recordings"]:
             raise KeyError(rid)
         if rid not in self._cache:
-            self._cache[rid] = xr.open_zarr(self.path, group=rid, consolidated=False, zarr_format=3)
+            try:
+                self._cache[rid] = xr.open_zarr(self.path, group=rid, consolidated=False, zarr_format=3)
+            except Exception as err:
+                raise StoreError(f"{self.path}: recording {rid}: metadata unreadable ({type(err).__name__}: "
+                                 f"{str(err).splitlines()[0][:160] if str(err) else ''}); the store is damaged, "
+                                 "re-run `signalkit ingest`") from None
         return self._cache[rid]
 
     def __iter__(self) -> Iterator[str]:
@@ -345,8 +444,14 @@ def open_store(path: str | os.PathLike) -> Store:
         _recover_interrupted(fs, root)
     try:
         attrs = dict(zarr.open_group(path, mode="r").attrs)
-    except Exception:
+    except Exception as err:
+        damaged = fs.exists(f"{root.rstrip('/')}/zarr.json") or fs.exists(f"{root.rstrip('/')}/.zgroup")
+        if damaged:
+            raise StoreError(f"{path}: store metadata unreadable ({type(err).__name__}); the store is damaged, "
+                             "re-run `signalkit ingest`") from None
         raise StoreError(f"{path}: no signalkit store here (run `signalkit ingest` first)") from None
+    if not isinstance(attrs.get("recordings", {}), dict):
+        raise StoreError(f"{path}: store metadata damaged ('recordings' is not a mapping); re-run `signalkit ingest`")
     if "schema_version" not in attrs:
         raise StoreError(f"{path}: not a signalkit store (no schema_version)")
     if attrs["schema_version"] != SCHEMA_VERSION:
@@ -357,4 +462,5 @@ def open_store(path: str | os.PathLike) -> Store:
     return Store(path, attrs)
 
 
-__all__ = ["SCHEMA_VERSION", "Store", "config_hash", "ingest", "open_store", "write_recording"]
+__all__ = ["SCHEMA_VERSION", "Store", "config_hash", "ingest", "naming_damage", "open_store", "verify_store",
+           "write_recording"]

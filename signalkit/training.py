@@ -33,34 +33,27 @@ def _write_json(path: Path, payload: dict) -> None:
 
 
 def build_datamodule(data_cfg: Any):
-    """Instantiate the data module of a ``data`` config node (a ``_target_`` in our configs)."""
-    from hydra.utils import instantiate
+    """Build the data module of a ``data`` config node.
 
-    try:
-        return instantiate(data_cfg, _convert_="all")
-    except Exception as err:  # hydra wraps the real error; surface ours unchanged
-        cause = err.__cause__ or err
-        if isinstance(cause, Exception) and cause.__class__.__module__.startswith("signalkit"):
-            raise cause from None
-        raise ConfigError(f"data: {cause}") from None
+    Its ``_target_`` must be one of the packaged configs' data modules
+    (:mod:`signalkit.targets`): nothing else named in a config is ever called.
+    """
+    from signalkit.targets import build_target
+
+    return build_target(data_cfg, "data")
 
 
 def build_task(cfg: DictConfig, dm) -> Any:
-    """Instantiate the task with the model config completed from the data (classes, contract)."""
-    from hydra.utils import instantiate
+    """Build the task (an allow-listed ``task._target_``, :mod:`signalkit.targets`) with the model
+    config completed from the data (classes, contract)."""
+    from signalkit.targets import build_target
 
     model_cfg = to_plain(cfg.model)
     head = model_cfg.get("head", {})
     if getattr(dm, "num_classes", 0) and "num_classes" in head:
         head["num_classes"] = int(dm.num_classes)
     contract = dm.data_contract() if hasattr(dm, "data_contract") else {}
-    try:
-        task = instantiate(cfg.task, model=model_cfg, data_contract=contract, _convert_="all")
-    except Exception as err:
-        cause = err.__cause__ or err
-        if cause.__class__.__module__.startswith("signalkit"):
-            raise cause from None
-        raise ConfigError(f"task: {cause}") from None
+    task = build_target(cfg.task, "task", model=model_cfg, data_contract=contract)
     if model_cfg.get("pretrained"):
         from signalkit.pretrained import load_into
 
@@ -84,8 +77,10 @@ def _callbacks(cfg: DictConfig, out: Path, config_dict: dict) -> list:
         def on_save_checkpoint(self, trainer, pl_module, checkpoint) -> None:
             checkpoint["signalkit_config"] = config_dict
 
+    from signalkit.model_bounds import activation_bound_callback
+
     callbacks = [*checkpoint_callbacks(cfg.callbacks.checkpoint, out / "checkpoints"), SaveConfig(), SaveRNG(),
-                 SaveLoaderPosition()]
+                 SaveLoaderPosition(), activation_bound_callback()]
     es = cfg.callbacks.get("early_stopping")
     if es is not None and es.get("patience"):
         callbacks.append(EarlyStopping(monitor=es.monitor, mode=es.mode, patience=es.patience))
@@ -140,8 +135,27 @@ def _scalars(metrics: dict) -> dict[str, float]:
     return out
 
 
+def data_store(cfg: DictConfig) -> str | None:
+    try:
+        store = OmegaConf.select(cfg, "data.store", default=None, throw_on_missing=False)
+    except Exception:  # an unresolvable interpolation: the data module reports it
+        return None
+    return None if store in (None, "???") or OmegaConf.is_missing(cfg, "data.store") else str(store)
+
+
 def run_train(cfg: DictConfig) -> dict[str, float]:
-    """Fit, test and write ``metrics.json`` + ``config.yaml`` under ``cfg.output_dir``."""
+    """Fit, test and write ``metrics.json`` + ``config.yaml`` under ``cfg.output_dir``.
+
+    A damaged store chunk (crc32c mismatch) is one :class:`~signalkit.errors.StoreError` naming
+    the store, recording and variable.
+    """
+    from signalkit.store import naming_damage
+
+    with naming_damage(data_store(cfg)):
+        return _run_train(cfg)
+
+
+def _run_train(cfg: DictConfig) -> dict[str, float]:
     import lightning as L
 
     L.seed_everything(int(cfg.seed), workers=True, verbose=False)
@@ -184,34 +198,34 @@ def evaluate(overrides: Sequence[str] = ()) -> dict[str, float]:
     """Evaluate a checkpoint on a split; data/model/task come from the checkpoint's config."""
     import lightning as L
 
+    from signalkit.store import naming_damage
+
     ev = compose("evaluate", [o for o in overrides if o.split("=")[0] in ("ckpt_path", "split", "output_dir")])
-    from signalkit.checkpointing import load_checkpoint
+    from signalkit.checkpointing import load_checkpoint, load_task_weights, stored_config
 
     ckpt = load_checkpoint(str(ev.ckpt_path))
-    saved = ckpt.get("signalkit_config")
-    if not saved:
-        raise ModelError(f"{ev.ckpt_path}: checkpoint has no signalkit config (not written by signalkit train)")
-    cfg = OmegaConf.create(saved)
+    cfg = stored_config(ckpt, str(ev.ckpt_path))
     rest = [o for o in overrides if o.split("=")[0] not in ("ckpt_path", "split", "output_dir")]
     for item in rest:
         key = item.split("=", 1)[0]
         if OmegaConf.select(cfg, key, default="__missing__") == "__missing__":
             raise ConfigError(f"{key}: no such config key")
     cfg = OmegaConf.merge(cfg, OmegaConf.from_dotlist(rest))
-    out = Path(str(ev.output_dir)) if ev.output_dir else Path(str(ev.ckpt_path)).resolve().parent.parent
-    dm = build_datamodule(cfg.data)
-    dm.setup("test")
-    task = build_task(cfg, dm)
-    task.load_state_dict(ckpt["state_dict"])
-    trainer = L.Trainer(logger=False, enable_checkpointing=False, enable_progress_bar=False,
-                        accelerator=cfg.trainer.get("accelerator", "auto"), devices=1)
-    loader = {"test": dm.test_dataloader, "val": dm.val_dataloader}.get(str(ev.split))
-    if loader is None:
-        raise ConfigError(f"split: expected test or val, got {ev.split!r}")
-    results = trainer.test(task, dataloaders=loader(), verbose=False)
-    metrics = {}
-    for r in [*results, getattr(task, "extra_test_metrics", None) or {}]:  # extras: baselines, per-lead
-        metrics.update({k.replace("test/", f"{ev.split}/", 1): v for k, v in _scalars(r).items()})
+    with naming_damage(data_store(cfg)):
+        out = Path(str(ev.output_dir)) if ev.output_dir else Path(str(ev.ckpt_path)).resolve().parent.parent
+        dm = build_datamodule(cfg.data)
+        dm.setup("test")
+        task = build_task(cfg, dm)
+        load_task_weights(task, ckpt, str(ev.ckpt_path))
+        trainer = L.Trainer(logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                            accelerator=cfg.trainer.get("accelerator", "auto"), devices=1)
+        loader = {"test": dm.test_dataloader, "val": dm.val_dataloader}.get(str(ev.split))
+        if loader is None:
+            raise ConfigError(f"split: expected test or val, got {ev.split!r}")
+        results = trainer.test(task, dataloaders=loader(), verbose=False)
+        metrics = {}
+        for r in [*results, getattr(task, "extra_test_metrics", None) or {}]:  # extras: baselines, per-lead
+            metrics.update({k.replace("test/", f"{ev.split}/", 1): v for k, v in _scalars(r).items()})
     out.mkdir(parents=True, exist_ok=True)
     _write_json(out / f"evaluate_{ev.split}.json", metrics)
     return metrics

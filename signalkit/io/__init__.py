@@ -7,8 +7,8 @@ there and are imported on the first lookup, so that ``signalkit ingest <modality
 
 from __future__ import annotations
 
-import glob as _glob
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -44,6 +44,80 @@ def read_recording(path: str | os.PathLike, modality: str = "eeg", **kwargs) -> 
     return get_reader(modality)(path, **kwargs)
 
 
+def _real_key(path: str) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def _scan(folder: str) -> list[os.DirEntry]:
+    try:
+        with os.scandir(folder or ".") as it:
+            return sorted(it, key=lambda e: e.name)
+    except OSError:  # unreadable folder, dangling link: nothing found there (as glob does)
+        return []
+
+
+def safe_glob(pattern: str) -> list[str]:
+    """Files matching ``pattern`` (``glob.glob(pattern, recursive=True)`` semantics), sorted,
+    each real file once.
+
+    Directory symlinks are followed, but every (real directory, rest of pattern) pair is visited
+    once, so symlink loops end (``glob`` would walk them until the path is too long) and a folder
+    reachable through several links is listed once; files reached through several paths (links,
+    overlapping ``**``) are returned once, under the first path in sorted order.
+    """
+    from fnmatch import fnmatchcase
+
+    anchor, rest = os.path.splitdrive(pattern)
+    absolute = rest.startswith(os.sep)
+    parts = [p for p in rest.split(os.sep) if p]
+    magic = re.compile(r"[*?[]")
+    start = anchor + (os.sep if absolute else "")
+    seen: set = set()
+    found: list[str] = []
+
+    def walk(base: str, i: int) -> None:
+        key = (_real_key(base or "."), i)
+        if key[0] is None or key in seen:
+            return
+        seen.add(key)
+        if i == len(parts):
+            if os.path.isfile(base):
+                found.append(base)
+            return
+        head = parts[i]
+        if head == "**":
+            walk(base, i + 1)  # zero folders
+            last = i == len(parts) - 1  # a trailing ** matches files too
+            for entry in _scan(base):
+                if entry.name.startswith("."):
+                    continue
+                if entry.is_dir():
+                    walk(os.path.join(base, entry.name), i)
+                elif last and entry.is_file():
+                    found.append(os.path.join(base, entry.name))
+        elif magic.search(head):
+            for entry in _scan(base):
+                if (head.startswith(".") or not entry.name.startswith(".")) and fnmatchcase(entry.name, head):
+                    walk(os.path.join(base, entry.name), i + 1)
+        else:
+            nxt = os.path.join(base, head) if base else head
+            if os.path.lexists(nxt):
+                walk(nxt, i + 1)
+
+    walk(start, 0)
+    out, real = [], set()
+    for path in sorted(found):
+        key = _real_key(path)
+        if key not in real:
+            real.add(key)
+            out.append(path)
+    return out
+
+
 def expand_sources(source: str | os.PathLike | list, modality: str) -> list[str]:
     """Files named by ``source``: a file, a glob, a folder (searched recursively) or a list of them.
 
@@ -52,15 +126,21 @@ def expand_sources(source: str | os.PathLike | list, modality: str) -> list[str]
     BrainVision ``.eeg``/``.vmrk`` companions are never returned on their own.
     """
     if isinstance(source, (list, tuple)):
-        return [f for s in source for f in expand_sources(s, modality)]
+        out, real = [], set()
+        for f in (f for s in source for f in expand_sources(s, modality)):
+            key = _real_key(f) or f
+            if key not in real:  # one real file named twice is read once
+                real.add(key)
+                out.append(f)
+        return out
     exts = reader_extensions(modality)
     text = str(source)
     if any(ch in text for ch in "*?["):
-        files = sorted(f for f in _glob.glob(text, recursive=True) if os.path.isfile(f))
+        files = safe_glob(text)
     elif os.path.isdir(text) and text.rstrip("/").lower().endswith(exts):
         return [text.rstrip("/")]  # a folder that is itself a source (a .zarr store)
     elif os.path.isdir(text):
-        files = sorted(str(p) for p in Path(text).rglob("*") if p.is_file())
+        files = safe_glob(os.path.join(text, "**", "*"))
     elif "://" in text or os.path.exists(text) or Path(text).suffix:
         return [text]
     else:

@@ -13,7 +13,9 @@ With no preprocessing configured the stored signal equals ``nibabel.load(path).g
 
 from __future__ import annotations
 
+import os
 import warnings
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -57,7 +59,35 @@ def _open(path: Path):
                          "expected a 3-D volume or a 4-D run (x, y, z, time)")
     if min(shape) < 1:
         raise InputError(f"{path}: the image is empty (shape {shape})")
+    _check_size(img, path)
     return img, shape
+
+
+# deflate cannot compress better than ~1032:1, so a .nii.gz holds at most this many bytes per byte
+_GZIP_MAX_RATIO = 1032
+
+
+def _check_size(img, path: Path) -> None:
+    """The data the header announces must fit in the file, checked before anything is allocated:
+    exactly for ``.nii`` (offset + voxels x bytes per voxel <= file size), by deflate's maximum
+    ratio for ``.nii.gz`` (a truncated ``.nii.gz`` is caught when read, see :class:`_FrameReader`)."""
+    header = img.header
+    try:
+        itemsize = int(header.get_data_dtype().itemsize)
+        offset = int(header.get_data_offset())
+    except Exception as err:
+        raise InputError(f"{path}: the NIfTI header is invalid ({type(err).__name__}: {err})") from None
+    n_bytes = itemsize
+    for n in img.shape:
+        n_bytes *= int(n)  # Python ints: a 32767^4 header does not overflow
+    size = os.path.getsize(path)
+    if str(path).lower().endswith(".gz"):
+        if n_bytes > size * _GZIP_MAX_RATIO:
+            raise InputError(f"{path}: the header announces {tuple(img.shape)} voxels ({n_bytes:,} bytes), more than "
+                             f"a {size:,}-byte .nii.gz can hold; the header or the file is damaged")
+    elif offset + n_bytes > size:
+        raise InputError(f"{path}: the header announces {tuple(img.shape)} voxels ({offset + n_bytes:,} bytes with "
+                         f"the header) but the file has {size:,} bytes; the file is truncated or the header damaged")
 
 
 def repetition_time(img, path: Path, override: float | None = None) -> tuple[float, str]:
@@ -146,11 +176,16 @@ class _FrameReader:
         self.proxy, self.shape, self.path = img.dataobj, shape, path
 
     def __call__(self, t0: int, t1: int) -> np.ndarray:
-        if len(self.shape) == 3:
-            block = np.asarray(self.proxy[...], dtype=np.float32).reshape(self.shape)[None]
-        else:
-            sl = (slice(None),) * 3 + (slice(t0, t1),) + (0,) * (len(self.proxy.shape) - 4)
-            block = np.moveaxis(np.asarray(self.proxy[sl], dtype=np.float32), -1, 0)
+        try:
+            if len(self.shape) == 3:
+                block = np.asarray(self.proxy[...], dtype=np.float32).reshape(self.shape)[None]
+            else:
+                sl = (slice(None),) * 3 + (slice(t0, t1),) + (0,) * (len(self.proxy.shape) - 4)
+                block = np.moveaxis(np.asarray(self.proxy[sl], dtype=np.float32), -1, 0)
+        except (EOFError, OSError, ValueError, zlib.error) as err:  # truncated or damaged (compressed) data
+            msg = str(err).splitlines()[0][:160] if str(err) else type(err).__name__
+            raise InputError(f"{self.path}: cannot read frames {t0}-{t1} ({type(err).__name__}: {msg}); "
+                             "the file is truncated or damaged") from None
         block = np.ascontiguousarray(block)
         if not np.isfinite(block).all():
             t, i, j, k = (int(v[0]) for v in np.nonzero(~np.isfinite(block)))

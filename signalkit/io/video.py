@@ -217,6 +217,8 @@ def read_video(
     else:
         raise InputError(f"{path}: not a video source (arrays {', '.join(ARRAY_EXTENSIONS)}, "
                          f"videos {', '.join(VIDEO_EXTENSIONS)} or a folder of frames)")
+    if np.dtype(arr.dtype).kind not in "biuf":
+        raise InputError(f"{path}: frames of dtype {arr.dtype} are not numbers")
     if arr.shape[1] not in (1, 3, 4):
         raise InputError(f"{path}: {arr.shape[1]} channels; expected 1 (gray), 3 (RGB) or 4 (RGBA)")
     arr = np.asarray(arr)

@@ -23,6 +23,8 @@ Reads are lazy (dask) when ``chunks`` is given, so ingest streams files larger t
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -59,7 +61,11 @@ def open_weather(path: str, chunks: Mapping | str | None = None, engine: str | N
                 import cfgrib  # noqa: F401
             except ModuleNotFoundError:
                 raise InputError(f"{path}: reading GRIB needs cfgrib (pip install 'signalkit-ml[grib]')") from None
-            return xr.open_dataset(text, engine="cfgrib", chunks=chunks)
+            with _quiet_cfgrib():
+                ds = xr.open_dataset(text, engine="cfgrib", chunks=chunks, backend_kwargs={"indexpath": ""})
+            if not ds.data_vars:
+                raise InputError(f"{path}: no GRIB message could be decoded (not a GRIB file, or damaged)")
+            return ds
         if lower.endswith(".zarr") or engine == "zarr" or (not is_url and os.path.isdir(text)):
             import warnings
 
@@ -76,6 +82,22 @@ def open_weather(path: str, chunks: Mapping | str | None = None, engine: str | N
     except Exception as err:
         raise InputError(f"{path}: cannot open as NetCDF/Zarr/GRIB ({type(err).__name__}: "
                          f"{str(err).splitlines()[0][:200] if str(err) else ''})") from None
+
+
+@contextlib.contextmanager
+def _quiet_cfgrib():
+    """cfgrib logs a traceback for every message it cannot decode; the one line we raise says it."""
+    import warnings
+
+    logger = logging.getLogger("cfgrib")  # children (cfgrib.dataset, ...) inherit its level
+    level = logger.level
+    logger.setLevel(logging.CRITICAL + 1)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        logger.setLevel(level)
 
 
 def _find(ds: xr.Dataset, names: tuple[str, ...], standard: str | None) -> str | None:
@@ -159,6 +181,9 @@ def _fields(ds: xr.Dataset, path: str, variables: Mapping[str, str] | None,
     fields, short, units = [], [], []
     for name in names:
         da = ds[name]
+        if da.dtype.kind not in "biuf":
+            raise InputError(f"{path}: variable {name!r} is not numeric (dtype {da.dtype}); a weather field holds "
+                             "numbers" + ("" if variables else "; list the numeric ones with variables={name: short}"))
         extra = set(da.dims) - spatial - {"level"}
         if not spatial <= set(da.dims) or extra:
             raise InputError(f"{path}: variable {name!r} has dims {da.dims}; expected (time, [level,] lat, lon)")
@@ -183,6 +208,26 @@ def _fields(ds: xr.Dataset, path: str, variables: Mapping[str, str] | None,
     if dup:
         raise InputError(f"{path}: two source variables map to {sorted(dup)[0]!r}; set `variables` explicitly")
     return fields, short, units
+
+
+def _check_finite(signal: xr.DataArray, path: str) -> np.ndarray:
+    """Refuse Inf anywhere and a variable with no data at all; return the (variable, lat, lon)
+    points that are NaN at every time (one pass over a lazy signal)."""
+    import dask
+
+    fixed, n_inf = dask.compute(signal.isnull().all("time").data, np.isinf(signal).sum(("time", "lat", "lon")).data)
+    fixed, n_inf = np.asarray(fixed), np.asarray(n_inf)
+    names = [str(v) for v in signal["variable"].values]
+    if n_inf.any():
+        v = int(np.nonzero(n_inf)[0][0])
+        t, i, j = (int(a[0]) for a in np.nonzero(np.isinf(np.asarray(signal.isel(variable=v).values))))
+        raise InputError(f"{path}: variable {names[v]} has {int(n_inf[v])} Inf value(s) (first at time "
+                         f"{str(signal['time'].values[t])[:19]}, lat={float(signal.lat[i]):g}, lon={float(signal.lon[j]):g})")
+    empty = [names[v] for v in range(len(names)) if fixed[v].all()]
+    if empty:
+        raise InputError(f"{path}: variable(s) {', '.join(empty)} hold no data (NaN everywhere); drop them with "
+                         "variables={...}")
+    return fixed
 
 
 def _fill_gaps(signal: xr.DataArray, fixed: np.ndarray, fill: str, path: str) -> xr.DataArray:
@@ -266,7 +311,7 @@ def read_weather(
     signal = signal.astype(np.float32)
     if signal.sizes["time"] == 0:
         raise InputError(f"{path}: no time steps (check time_range)")
-    fixed = signal.isnull().all("time").values  # (variable, lat, lon)
+    fixed = _check_finite(signal, path)  # (variable, lat, lon) points NaN at every time
     signal = _fill_gaps(signal, fixed, fill, path)
     mask = fixed.any(axis=0)
     signal = signal.where(~xr.DataArray(mask, dims=("lat", "lon")))
