@@ -23,9 +23,13 @@ READERS: Registry[Callable[..., xr.Dataset]] = Registry(
 )
 
 
-def register_reader(modality: str, read: Callable[..., xr.Dataset], extensions: tuple[str, ...]) -> None:
-    """Register (or replace) the reader of a modality."""
-    READERS.register(modality, read, replace=True, extensions=tuple(e.lower() for e in extensions))
+def register_reader(modality: str, read: Callable[..., xr.Dataset], extensions: tuple[str, ...],
+                    expand: Callable[..., list[str] | None] | None = None) -> None:
+    """Register (or replace) the reader of a modality. ``expand(source, **filters) -> list[str] |
+    None`` is the modality's own expansion of a folder or glob (companion files, folder formats,
+    datasets); None from it falls back to the default expansion."""
+    READERS.register(modality, read, replace=True, extensions=tuple(e.lower() for e in extensions),
+                     expand=expand)
 
 
 def get_reader(modality: str) -> Callable[..., xr.Dataset]:
@@ -44,17 +48,23 @@ def read_recording(path: str | os.PathLike, modality: str = "eeg", **kwargs) -> 
     return get_reader(modality)(path, **kwargs)
 
 
-def expand_sources(source: str | os.PathLike | list, modality: str) -> list[str]:
+def expand_sources(source: str | os.PathLike | list, modality: str, **filters) -> list[str]:
     """Files named by ``source``: a file, a glob, a folder (searched recursively) or a list of them.
 
     A file given explicitly is returned even with an unknown extension (its reader reports it);
     folders and globs keep only files the modality's reader accepts. EEGLAB ``.fdt`` and
-    BrainVision ``.eeg``/``.vmrk`` companions are never returned on their own.
+    BrainVision ``.eeg``/``.vmrk`` companions are never returned on their own. ``filters``
+    (e.g. ``subjects``, ``tasks`` for a BIDS dataset) go to the modality's own expansion.
     """
     if isinstance(source, (list, tuple)):
-        return [f for s in source for f in expand_sources(s, modality)]
+        return [f for s in source for f in expand_sources(s, modality, **filters)]
     exts = reader_extensions(modality)
     text = str(source)
+    expand = READERS.meta(modality).get("expand")
+    if expand is not None:
+        own = expand(text, **filters)
+        if own is not None:
+            return own
     if any(ch in text for ch in "*?["):
         files = sorted(f for f in _glob.glob(text, recursive=True) if os.path.isfile(f))
     elif os.path.isdir(text) and text.rstrip("/").lower().endswith(exts):
