@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing as mp
+import os
 from multiprocessing import util as mp_util
 import threading
 from collections.abc import Iterator
@@ -23,6 +24,7 @@ from pathlib import Path
 from signalkit.errors import InputError
 
 _POOL: ProcessPoolExecutor | None = None
+_PID = 0
 _LOCK = threading.Lock()
 
 
@@ -41,8 +43,11 @@ def _parse(fname: str, uint16_codec, preload: bool):
 
 
 def _pool() -> ProcessPoolExecutor:
-    global _POOL
+    global _POOL, _PID
+    if _POOL is not None and _PID != os.getpid():  # a forked child: the helper is its parent's
+        _POOL = None
     if _POOL is None:
+        _PID = os.getpid()
         _POOL = ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn"), initializer=_warm)
         # stop the helper before multiprocessing joins this process's children at exit (inside a
         # worker process the executor's own atexit hook would run only after that join: a hang)
@@ -52,6 +57,9 @@ def _pool() -> ProcessPoolExecutor:
 
 def _reset() -> None:
     global _POOL
+    if _PID != os.getpid():  # never stop a parent's helper from a forked child
+        _POOL = None
+        return
     pool, _POOL = _POOL, None
     if pool is not None:
         for proc in list(getattr(pool, "_processes", {}).values()):

@@ -49,7 +49,7 @@ DEFAULT_PICKS = {
     "ieeg": ("seeg", "ecog", "dbs"),
 }
 DEFAULT_AUX = ("eog", "ecg", "emg", "stim", "misc")
-_HASHER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="signalkit-sha256")
+
 _READ_BLOCK = 1 << 20  # samples x channels read per block, bounds peak memory
 # a picked signal larger than this (as float32) is returned lazily (dask, read block by block when
 # written): ingest then streams the file instead of holding it in memory
@@ -62,6 +62,16 @@ _NAME_TYPES = (
     (re.compile(r"^EMG([\s_+-]?\w*)$", re.IGNORECASE), "emg"),
     (re.compile(r"^DC\d+$", re.IGNORECASE), "misc"),
 )
+
+
+def _background(fn, *args):
+    """``fn(*args)`` in a new thread of its own (never a pool shared across ``fork``: a forked
+    ingest worker would wait forever on a pool thread that exists only in its parent)."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="signalkit-sha256")
+    try:
+        return pool.submit(fn, *args)
+    finally:
+        pool.shutdown(wait=False)
 
 
 def _precheck(path: Path, ext: str) -> None:
@@ -314,7 +324,7 @@ def read_sensor(
         raise ConfigError(f"modality: {modality!r} is not a sensor modality ({', '.join(DEFAULT_PICKS)})")
     prep = preprocess if isinstance(preprocess, SensorPreprocess) else SensorPreprocess(**(preprocess or {}))
     # the file's sha256 in a thread (hashlib releases the GIL) while MNE parses it
-    sha = _HASHER.submit(file_sha256 if path.is_file() else _folder_sha256, path) if path.exists() else None
+    sha = _background(file_sha256 if path.is_file() else _folder_sha256, path)
     inst, root = _open(path, mne_kwargs, modality)
     epoched = isinstance(inst, mne.BaseEpochs)
     try:
