@@ -339,7 +339,7 @@ def read_sensor(
         fixed: set[str] = set()
         pos_frame = "head"
         sidecar = sidecar_electrodes(path) if root is None and not epoched else None
-        if sidecar is not None and montage in ("auto",):
+        if sidecar is not None and montage in ("auto", None, "none"):  # the file's positions, not a template
             table = apply_electrodes(inst, *sidecar, modality)
             fixed, pos_frame = table["names"], table["frame"] or pos_frame
         if modality == "ieeg" and not mne.pick_types(inst.info, seeg=True, ecog=True, dbs=True).size:

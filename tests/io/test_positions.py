@@ -84,3 +84,6 @@ def test_seeg_sample_takes_its_electrodes_table(sample_data):
     aux = dict(zip(rec["aux_channel"].values, rec["aux_type"].values))
     assert aux["EKG1"] == "ecg" and aux["DC01"] == "misc"
     assert rec.sizes["event"] == 3
+    # `signalkit ingest ieeg` reads with montage=null (no template): the table still gives positions
+    same = read_recording(path, "ieeg", montage=None)
+    np.testing.assert_array_equal(same["pos"].values, rec["pos"].values)
