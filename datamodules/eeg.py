@@ -16,6 +16,7 @@ from signalkit.datamodules.windows import (
     WindowDataset,
     build_sensor_index,
     channel_stats,
+    effective_window_s,
     label_mapping,
 )
 from signalkit.errors import ConfigError
@@ -28,7 +29,8 @@ class SignalDataModule(StagedDataModule):
 
     Args:
         store: path or fsspec URL of a store written by ``signalkit ingest eeg|meg|ieeg``.
-        window_s: window length in seconds.
+        window_s: window length in seconds; ``None``: the epoch of an epoched store (each epoch
+            is one window, with ``tmin_s=0``), else 4 s.
         events: labels to decode (list, class = position) or ``{label: class}``; ``None`` gives
             fixed-length windows every ``stride_s`` without targets.
         tmin_s: window start relative to the event onset.
@@ -42,7 +44,7 @@ class SignalDataModule(StagedDataModule):
     def __init__(
         self,
         store: str,
-        window_s: float = 4.0,
+        window_s: float | None = None,
         events: Sequence[str] | Mapping[str, int] | None = None,
         tmin_s: float = 0.0,
         stride_s: float | None = None,
@@ -57,7 +59,7 @@ class SignalDataModule(StagedDataModule):
         if store in (None, "", "???"):
             raise ConfigError("data.store: no store given (set data.store=<path of an ingested store>)")
         self.store_path = str(store)
-        self.window_s = float(window_s)
+        self.window_s = None if window_s is None else float(window_s)
         self.events = dict(events) if isinstance(events, Mapping) else (list(events) if events is not None else None)
         self.tmin_s = float(tmin_s)
         self.stride_s = stride_s
@@ -82,6 +84,7 @@ class SignalDataModule(StagedDataModule):
         if self.modality and store.modality and store.modality != self.modality:
             raise ConfigError(f"data.modality: store {self.store_path} holds {store.modality}, not {self.modality}")
         self.store = store
+        self.window_s = effective_window_s(store, self.window_s)
         index = build_sensor_index(store, self.window_s, events=self.events, tmin_s=self.tmin_s,
                                    stride_s=self.stride_s)
         splits = split_index(index, by=self.split_cfg["by"], fractions=self.split_cfg["fractions"],

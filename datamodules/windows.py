@@ -42,9 +42,26 @@ def label_mapping(events: Sequence[str] | Mapping[str, int]) -> tuple[dict[str, 
     return mapping, names
 
 
+def effective_window_s(store: Store, window_s: float | None, default_s: float = 4.0) -> float:
+    """``window_s``, or for ``None`` the epoch length of an epoched store (each epoch is one
+    window), else ``default_s``. Recordings of an epoched store must share one epoch length."""
+    if window_s is not None:
+        return float(window_s)
+    lengths = {float(store[rid].attrs.get("epoch_samples", 0) or 0) / float(store[rid].attrs["sfreq"])
+               for rid in store}
+    lengths.discard(0.0)
+    if len(lengths) > 1:
+        raise ConfigError(f"data.window_s: the store's epochs have different lengths {sorted(lengths)} s; set it")
+    return lengths.pop() if lengths else float(default_s)
+
+
+def _same_epoch(start: int, length: int, epoch: int) -> bool:
+    return epoch <= 0 or start // epoch == (start + length - 1) // epoch
+
+
 def build_sensor_index(
     store: Store,
-    window_s: float,
+    window_s: float | None,
     *,
     events: Sequence[str] | Mapping[str, int] | None = None,
     tmin_s: float = 0.0,
@@ -56,7 +73,13 @@ def build_sensor_index(
     event onset + ``tmin_s`` and its ``target`` is the class id; otherwise fixed-length windows
     every ``stride_s`` (default ``window_s``) with ``target = -1``. Windows that do not fit in
     the recording are dropped. All recordings must share one sampling rate.
+
+    Epoched recordings (attr ``epoch_samples``: epochs laid end to end) never give a window
+    that straddles two epochs: fixed windows are laid inside each epoch, and an event window
+    that would cross into the next epoch is dropped. ``window_s=None`` takes the epoch as the
+    window (see :func:`effective_window_s`).
     """
+    window_s = effective_window_s(store, window_s)
     rows = []
     rates = {}
     mapping = label_mapping(events)[0] if events is not None else None
@@ -66,6 +89,7 @@ def build_sensor_index(
         sfreq = float(ds.attrs["sfreq"])
         rates[rid] = sfreq
         n_times = int(ds.sizes["time"])
+        epoch = int(ds.attrs.get("epoch_samples", 0) or 0)
         length = int(round(window_s * sfreq))
         if length < 1:
             raise ConfigError(f"data.window_s: {window_s} s is shorter than one sample at {sfreq} Hz")
@@ -78,14 +102,16 @@ def build_sensor_index(
             for label, onset in zip(labels, onsets):
                 if label in mapping:
                     start = int(round((onset + tmin_s) * sfreq))
-                    if start >= 0 and start + length <= n_times:
+                    if start >= 0 and start + length <= n_times and _same_epoch(start, length, epoch):
                         rows.append((rid, start, start + length, mapping[label], *ident, n_times))
         else:
             step = int(round((stride_s or window_s) * sfreq))
             if step < 1:
                 raise ConfigError(f"data.stride_s: {stride_s} s is shorter than one sample")
-            for start in range(0, n_times - length + 1, step):
-                rows.append((rid, start, start + length, -1, *ident, n_times))
+            span = epoch if epoch > 0 else n_times
+            for first in range(0, n_times, span):
+                for start in range(first, min(first + span, n_times) - length + 1, step):
+                    rows.append((rid, start, start + length, -1, *ident, n_times))
     if len(set(rates.values())) > 1:
         raise ConfigError(f"data: recordings have different sampling rates {sorted(set(rates.values()))}; "
                           "set preprocess.resample at ingest")

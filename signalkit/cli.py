@@ -76,7 +76,8 @@ def _ingest(args: list[str]) -> int:
         return 0
     reader_kwargs = to_plain(cfg.reader)
     reader_kwargs.pop("modality", None)
-    files = expand_sources(source, modality)
+    filters = {k: reader_kwargs.get(k) for k in ("subjects", "tasks") if reader_kwargs.get(k)}
+    files = expand_sources(source, modality, **filters)
     ingest(files, store, modality, reader_kwargs, jobs=int(cfg.jobs), progress=bool(cfg.progress))
     print(f"ingested {len(files)} file(s) into {store}")
     return 0

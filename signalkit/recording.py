@@ -83,6 +83,8 @@ def sensor_recording(
     source: str = "",
     sha256: str = "",
     attrs: dict | None = None,
+    extra_coords: dict | None = None,
+    extra_vars: dict | None = None,
 ) -> xr.Dataset:
     """Assemble an EEG/MEG/iEEG Recording.
 
@@ -93,6 +95,8 @@ def sensor_recording(
         pos: ``(C, 3)`` sensor positions in metres (NaN where unknown).
         ori: optional ``(C, 3)`` sensor orientation (MEG coil normal), NaN where not applicable.
         events: the variables returned by :func:`events_dataset`.
+        extra_coords, extra_vars: further coordinates / variables (e.g. a ``bad (channel)`` flag,
+            ``aux (aux_channel, time)``), in xarray's ``(dims, values)`` form.
     """
     data = np.asarray(data, dtype=np.float32)
     n_ch = data.shape[0]
@@ -105,10 +109,10 @@ def sensor_recording(
     }
     if ori is not None:
         coords["ori"] = (("channel", "xyz"), np.asarray(ori, dtype=np.float64).reshape(n_ch, 3))
-    ds = xr.Dataset({SIGNAL: (("channel", "time"), data)}, coords=coords)
+    coords.update(extra_coords or {})
     if events is None:
         events = events_dataset([], [], [])
-    ds = ds.assign(events)
+    ds = xr.Dataset({SIGNAL: (("channel", "time"), data), **events, **(extra_vars or {})}, coords=coords)
     ds.attrs.update(
         sfreq=float(sfreq), subject=str(subject), session=str(session), run=str(run),
         source=str(source), sha256=str(sha256), **(attrs or {}),
@@ -143,8 +147,12 @@ def validate_recording(ds: xr.Dataset, modality: str, name: str = "") -> None:
         values = np.asarray(sig.values)
         axis = sig.dims.index("time") if "time" in sig.dims else values.ndim - 1
         step = max(1, (1 << 22) // max(1, values.size // max(1, values.shape[axis])))
-        finite = all(np.isfinite(values.take(range(i, min(i + step, values.shape[axis])), axis=axis)).all()
-                     for i in range(0, values.shape[axis], step))  # in blocks: no full-size bool temporary
+        def block(i: int) -> np.ndarray:
+            index = [slice(None)] * values.ndim
+            index[axis] = slice(i, i + step)
+            return values[tuple(index)]
+
+        finite = all(np.isfinite(block(i)).all() for i in range(0, values.shape[axis], step))  # in blocks
         if not finite:
             bad = np.unique(np.nonzero(~np.isfinite(values))[0])
             names = [str(c) for c in ds["channel"].values[bad][:5]]

@@ -186,7 +186,8 @@ def ingest(
     """Ingest source files into one store, atomically; return the store path.
 
     Args:
-        sources: files (already expanded; see :func:`signalkit.io.expand_sources`).
+        sources: files (already expanded; see :func:`signalkit.io.expand_sources`), or Recordings
+            built in Python (``xarray.Dataset``, e.g. :func:`signalkit.io.arrays.from_arrays`).
         store: destination path or fsspec URL (``s3://bucket/x.zarr``, ``memory://x.zarr``).
         modality: registered reader name (``eeg``, ``meg``, ``ieeg``, ...).
         reader_kwargs: the reader's config (preprocessing, montage, ...); part of the config hash.
@@ -205,6 +206,12 @@ def ingest(
     todo, recordings = [], {}
     try:
         for path in sources:
+            if isinstance(path, xr.Dataset):  # a Recording built in Python (e.g. io.arrays.from_arrays)
+                rid = _recording_id(str(path.attrs.get("source") or "recording"), path.attrs.get("sha256", ""), taken)
+                validate_recording(path, modality, name=rid)
+                write_recording(path, tmp, rid)
+                recordings[rid] = _provenance(path, str(path.attrs.get("source", rid)))
+                continue
             sha = _source_sha256(path)
             if not sha:
                 raise InputError(f"{path}: file not found")

@@ -23,9 +23,13 @@ READERS: Registry[Callable[..., xr.Dataset]] = Registry(
 )
 
 
-def register_reader(modality: str, read: Callable[..., xr.Dataset], extensions: tuple[str, ...]) -> None:
-    """Register (or replace) the reader of a modality."""
-    READERS.register(modality, read, replace=True, extensions=tuple(e.lower() for e in extensions))
+def register_reader(modality: str, read: Callable[..., xr.Dataset], extensions: tuple[str, ...],
+                    expand: Callable[..., list[str] | None] | None = None) -> None:
+    """Register (or replace) the reader of a modality. ``expand(source, **filters) -> list[str] |
+    None`` is the modality's own expansion of a folder or glob (companion files, folder formats,
+    datasets); None from it falls back to the default expansion."""
+    READERS.register(modality, read, replace=True, extensions=tuple(e.lower() for e in extensions),
+                     expand=expand)
 
 
 def get_reader(modality: str) -> Callable[..., xr.Dataset]:
@@ -118,16 +122,17 @@ def safe_glob(pattern: str) -> list[str]:
     return out
 
 
-def expand_sources(source: str | os.PathLike | list, modality: str) -> list[str]:
+def expand_sources(source: str | os.PathLike | list, modality: str, **filters) -> list[str]:
     """Files named by ``source``: a file, a glob, a folder (searched recursively) or a list of them.
 
     A file given explicitly is returned even with an unknown extension (its reader reports it);
     folders and globs keep only files the modality's reader accepts. EEGLAB ``.fdt`` and
-    BrainVision ``.eeg``/``.vmrk`` companions are never returned on their own.
+    BrainVision ``.eeg``/``.vmrk`` companions are never returned on their own. ``filters``
+    (e.g. ``subjects``, ``tasks`` for a BIDS dataset) go to the modality's own expansion.
     """
     if isinstance(source, (list, tuple)):
         out, real = [], set()
-        for f in (f for s in source for f in expand_sources(s, modality)):
+        for f in (f for s in source for f in expand_sources(s, modality, **filters)):
             key = _real_key(f) or f
             if key not in real:  # one real file named twice is read once
                 real.add(key)
@@ -135,6 +140,11 @@ def expand_sources(source: str | os.PathLike | list, modality: str) -> list[str]
         return out
     exts = reader_extensions(modality)
     text = str(source)
+    expand = READERS.meta(modality).get("expand")
+    if expand is not None:
+        own = expand(text, **filters)
+        if own is not None:
+            return own
     if any(ch in text for ch in "*?["):
         files = safe_glob(text)
     elif os.path.isdir(text) and text.rstrip("/").lower().endswith(exts):

@@ -36,6 +36,9 @@ class SensorPreprocess:
         """Run the declared steps on ``raw`` (loaded into memory) and return it."""
         if self.is_identity:
             return raw
+        if self.notch and not hasattr(raw, "notch_filter"):
+            raise ConfigError("preprocess.notch: not available for epoched files (MNE Epochs have no notch "
+                              "filter); band-pass, resample and reference are")
         raw.load_data(verbose="error")
         if self.reference is not None:
             ref = self.reference if isinstance(self.reference, str) else list(self.reference)

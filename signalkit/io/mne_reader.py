@@ -1,16 +1,23 @@
-"""EEG, MEG and iEEG files through ``mne.io.read_raw`` -> Recording.
+"""EEG, MEG and iEEG files through MNE -> Recording.
 
-One path for EDF, BDF, GDF, FIF, BrainVision and EEGLAB. Channel names are normalised to a
-standard montage's spelling (``Fc5.`` -> ``FC5``); positions come from the file or, when the
-file has none, from a named standard montage. MEG keeps magnetometers and gradiometers apart
-with their positions and coil orientations.
+Every format ``mne.io.read_raw`` reads (its own extension table, folder formats such as CTF
+``.ds`` and EGI ``.mff`` included), epoched files (``-epo.fif``, EEGLAB epoched ``.set``) and
+BIDS datasets (through mne-bids). Events are MNE's (annotations and ``mne.find_events``, see
+:mod:`signalkit.io.mne_events`); positions are in MNE's head frame, from the file, a BIDS
+electrodes table beside it, or a template of the file's naming system (see
+:mod:`signalkit.io.montage`). Auxiliary channels (EOG, ECG, EMG, stim, misc) are kept apart as
+the ``aux`` variable. MEG keeps magnetometers and gradiometers apart with their positions and
+coil orientations.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from functools import partial
+import contextlib
+import re
 import warnings
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from uuid import uuid4
 
@@ -19,10 +26,14 @@ import numpy as np
 import xarray as xr
 
 from signalkit.errors import ConfigError, InputError
-from signalkit.io import register_reader
+from signalkit.io import mne_checks, register_reader
+from signalkit.io.bids import apply_electrodes, bids_root, read_bids_raw, sidecar_electrodes
 from signalkit.io.identity import parse_identity
+from signalkit.io.matlab_parser import isolated_mat_parser
+from signalkit.io.mne_events import raw_events
+from signalkit.io.mne_formats import check_mne_kwargs, direct_reader, is_epoched, sensor_extensions, split_ext
 from signalkit.io.mne_preprocess import SensorPreprocess
-from signalkit.io.montage import canonical_names, montage_positions
+from signalkit.io.montage import canonical_names, montage_positions, naming_system, resolve_montage
 from signalkit.recording import (
     SIGNAL,
     events_dataset,
@@ -31,160 +42,188 @@ from signalkit.recording import (
     validate_recording,
 )
 
-EXTENSIONS = (".edf", ".bdf", ".gdf", ".fif", ".fif.gz", ".vhdr", ".set")
+EXTENSIONS = sensor_extensions()
 DEFAULT_PICKS = {
     "eeg": ("eeg",),
     "meg": ("mag", "grad"),
     "ieeg": ("seeg", "ecog", "dbs"),
 }
-_IGNORED_ANNOTATIONS = ("bad", "edge")
+DEFAULT_AUX = ("eog", "ecg", "emg", "stim", "misc")
+
 _READ_BLOCK = 1 << 20  # samples x channels read per block, bounds peak memory
 # a picked signal larger than this (as float32) is returned lazily (dask, read block by block when
 # written): ingest then streams the file instead of holding it in memory
 _STREAM_BYTES = 64 << 20
+# channel types from names, for formats without types (EDF, BDF, BrainVision, EEGLAB): MNE
+# types every such channel EEG
+_NAME_TYPES = (
+    (re.compile(r"^(ECG|EKG)([\s_+-]?\w*)$", re.IGNORECASE), "ecg"),
+    (re.compile(r"^([HV]?EOG)([\s_+-]?\w*)$", re.IGNORECASE), "eog"),
+    (re.compile(r"^EMG([\s_+-]?\w*)$", re.IGNORECASE), "emg"),
+    (re.compile(r"^DC\d+$", re.IGNORECASE), "misc"),
+)
 
 
-def _unreadable(path: Path, err: Exception) -> InputError:
-    """The one-line error for a file MNE fails on: the exception's type and first line (<= 200 chars)."""
-    msg = str(err).splitlines()[0][:200] if str(err) else type(err).__name__
-    return InputError(f"{path}: cannot read the file ({type(err).__name__}: {msg})")
-
-
-def _probe_matlab(path: Path, timeout_s: float = 120.0) -> None:
-    """Parse an EEGLAB ``.set`` (a MAT file) in a child process first: scipy's MAT parser can
-    segfault on corrupted files, which must end as an InputError, not a crashed ingest."""
-    import subprocess
-    import sys
-
-    code = "import sys, warnings; warnings.simplefilter('ignore'); from pymatreader import read_mat; read_mat(sys.argv[1])"
+def _background(fn, *args):
+    """``fn(*args)`` in a new thread of its own (never a pool shared across ``fork``: a forked
+    ingest worker would wait forever on a pool thread that exists only in its parent)."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="signalkit-sha256")
     try:
-        proc = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        raise InputError(f"{path}: cannot read the file (the MAT parser did not finish in {timeout_s:.0f} s)") from None
-    if proc.returncode < 0:
-        raise InputError(f"{path}: cannot read the file (corrupt MAT file: the parser crashed with signal "
-                         f"{-proc.returncode})")
-    if proc.returncode > 0:
-        last = (proc.stderr.decode(errors="replace").strip().splitlines() or ["unknown error"])[-1]
-        raise InputError(f"{path}: cannot read the file ({last[:200]})")
+        return pool.submit(fn, *args)
+    finally:
+        pool.shutdown(wait=False)
 
 
-def _check_fif_chain(path: Path) -> None:
-    """Walk a FIF file's tag chain (16-byte headers: kind, type, size, next) as MNE does when the
-    tag directory is damaged; a chain that loops or runs backwards would hang MNE forever."""
-    import struct
-
-    size = path.stat().st_size
-    seen: set[int] = set()
-    pos = 0
-    with open(path, "rb") as f:
-        while pos is not None and pos + 16 <= size:
-            if pos in seen or pos < 0:
-                raise InputError(f"{path}: cannot read the file (corrupt FIF: its tag chain loops at byte {pos})")
-            seen.add(pos)
-            f.seek(pos)
-            _, _, tag_size, nxt = struct.unpack(">iIii", f.read(16))
-            pos = pos + 16 + tag_size if nxt == 0 else (nxt if nxt > 0 else None)
+def _precheck(path: Path, ext: str) -> None:
+    if ext in (".edf", ".bdf"):
+        mne_checks.check_edf(path)
+    elif ext in (".vhdr", ".ahdr"):
+        mne_checks.check_brainvision(path)
+    elif ext.endswith(".fif") and path.is_file():
+        mne_checks.check_fif_chain(path)
 
 
-def _open_raw(path: Path) -> mne.io.BaseRaw:
+def _open(path: Path, mne_kwargs: dict | None, modality: str):
+    """``mne.io.read_raw`` (or ``mne.read_epochs``/``read_epochs_eeglab``, or mne-bids inside a
+    BIDS root) of ``path``, after the format's checks; every failure one :class:`InputError`."""
     if not path.exists():
         raise InputError(f"{path}: file not found")
-    if not any(str(path).lower().endswith(ext) for ext in EXTENSIONS):
-        raise InputError(
-            f"{path}: unknown extension for a sensor recording (known: {', '.join(EXTENSIONS)})"
-        )
-    if str(path).lower().endswith(".set"):
-        _probe_matlab(path)
-    if str(path).lower().endswith(".fif"):
-        _check_fif_chain(path)
+    ext = split_ext(path)
+    if ext is None:
+        raise InputError(f"{path}: unknown extension for a sensor recording (MNE reads: {', '.join(EXTENSIONS)})")
+    kwargs = check_mne_kwargs(path, mne_kwargs or {})
+    root = bids_root(path) if re.match(r"sub-", path.name) and not is_epoched(path) else None
+    if root is None and ext in (".edf", ".bdf") and "infer_types" not in kwargs:
+        kwargs["infer_types"] = True  # "EEG Fp1", "ECG V1" -> types from the label prefixes (MNE's option)
+    _precheck(path, ext)
+    isolate = isolated_mat_parser(path) if ext == ".set" else contextlib.nullcontext()
     try:
-        with warnings.catch_warnings(record=True) as caught:
+        with warnings.catch_warnings(record=True) as caught, isolate:
             warnings.simplefilter("always")
-            raw = mne.io.read_raw(path, preload=False, verbose="warning")
+            if is_epoched(path):
+                inst = mne.read_epochs(path, preload=False, verbose="warning", **kwargs)
+            elif root is not None:
+                inst = read_bids_raw(path, root, modality, kwargs)
+            else:
+                try:
+                    direct = direct_reader(path)
+                    read = direct if direct is not None else mne.io.read_raw
+                    inst = read(path, preload=False, verbose="warning", **kwargs)
+                except (ValueError, TypeError) as err:
+                    if ext != ".set" or "read_epochs_eeglab" not in str(err):
+                        raise
+                    inst = mne.io.read_epochs_eeglab(path, verbose="warning")
+    except (ConfigError, InputError):
+        raise
+    except TypeError as err:
+        if kwargs and "argument" in str(err):
+            raise ConfigError(f"mne_kwargs: {err}") from None
+        raise mne_checks.unreadable(path, err) from None
     except Exception as err:  # MNE raises many types for corrupt files
-        raise _unreadable(path, err) from None
+        raise mne_checks.unreadable(path, err) from None
     for w in caught:
-        if "does not match the file size" in str(w.message):
-            raise InputError(
-                f"{path}: the file is truncated (its header announces more data records than it holds)"
-            )
-    if raw.n_times == 0:
+        if "does not match the file size" in str(w.message) and ext not in (".edf", ".bdf"):
+            raise InputError(f"{path}: the file is truncated (its header announces more data than it holds)")
+    mne_checks.check_marker_range(path, caught)
+    n = inst.n_times if isinstance(inst, mne.io.BaseRaw) else len(inst.times) * len(inst.events)
+    if n == 0:
         raise InputError(f"{path}: the recording holds no samples")
-    return raw
+    return inst, root
 
 
-def _events(raw: mne.io.BaseRaw, source: str, stim_channel: str | None) -> dict[str, xr.DataArray]:
-    """Events from annotations (preferred) or from a stim channel, onsets relative to sample 0."""
-    sfreq = raw.info["sfreq"]
-    ann = raw.annotations
-    # BrainVision prefixes descriptions with the marker type ("Comment/BAD_x")
-    keep = [i for i, d in enumerate(ann.description)
-            if not d.rsplit("/", 1)[-1].lower().startswith(_IGNORED_ANNOTATIONS)]
-    if source in ("auto", "annotations") and keep:
-        onsets = np.asarray(ann.onset)[keep]
-        idx = raw.time_as_index(onsets, use_rounding=True, origin=ann.orig_time)
-        return events_dataset(
-            idx / sfreq, np.asarray(ann.duration)[keep], np.asarray(ann.description)[keep]
-        )
-    stim_names = [raw.ch_names[i] for i in mne.pick_types(raw.info, stim=True)]
-    if stim_channel is not None and stim_channel not in raw.ch_names:
-        raise ConfigError(f"events.stim_channel: {stim_channel!r} is not a channel of the file")
-    if source in ("auto", "stim") and (stim_channel or stim_names):
-        found = mne.find_events(
-            raw, stim_channel=stim_channel or stim_names, shortest_event=1,
-            consecutive=True, verbose="error",
-        )
-        found = found[found[:, 2] != 0]
-        return events_dataset(
-            (found[:, 0] - raw.first_samp) / sfreq, np.zeros(len(found)), found[:, 2].astype(str)
-        )
-    if source not in ("auto", "annotations", "stim", "none"):
-        raise ConfigError(f"events.source: expected auto|annotations|stim|none, got {source!r}")
-    return events_dataset([], [], [])
+def _type_from_names(inst, ext: str | None) -> None:
+    """Channels MNE typed EEG whose names say ECG/EKG, EOG, EMG or DC get those types."""
+    types = inst.get_channel_types()
+    change = {}
+    for name, kind in zip(inst.ch_names, types):
+        if kind != "eeg":
+            continue
+        for rx, new in _NAME_TYPES:
+            if rx.match(name.strip()):
+                change[name] = new
+                break
+    if change:
+        inst.set_channel_types(change, verbose="error", on_unit_change="ignore")
 
 
-def _normalise_names(raw: mne.io.BaseRaw, montage: str) -> None:
-    eeg = [raw.ch_names[i] for i in mne.pick_types(raw.info, eeg=True, exclude=[])]
+def _normalise_names(inst, montage: str) -> None:
+    eeg = [inst.ch_names[i] for i in mne.pick_types(inst.info, eeg=True, exclude=[])]
     mapping = canonical_names(eeg, montage)
-    taken = set(raw.ch_names) - set(mapping)
+    taken = set(inst.ch_names) - set(mapping)
     clean = {}
     for old, new in mapping.items():
         if new != old and new not in taken:
             clean[old] = new
             taken.add(new)
     if clean:
-        raw.rename_channels(clean, verbose="error")
+        inst.rename_channels(clean, verbose="error")
 
 
-def _positions(raw: mne.io.BaseRaw, picks: np.ndarray, montage: str | None, force: bool) -> np.ndarray:
-    locs = np.array([raw.info["chs"][i]["loc"][:3] for i in picks], dtype=np.float64)
-    missing = ~np.isfinite(locs).all(axis=1) | (np.abs(locs).sum(axis=1) == 0)
+def _has_position(ch: dict) -> bool:
+    loc = np.asarray(ch["loc"][:3], dtype=np.float64)
+    return bool(np.isfinite(loc).all() and np.abs(loc).sum() > 0)
+
+
+def _positions(inst, picks: np.ndarray, montage: str | None, force: bool, fixed: set[str]) -> np.ndarray:
+    """``(C, 3)`` positions of ``picks``: the file's (MNE's head-frame ``loc``), else the
+    template's (head frame too); ``force`` puts the template over the file's for EEG channels.
+    Channels in ``fixed`` (a BIDS electrodes table gave them) keep theirs."""
+    chs = inst.info["chs"]
+    locs = np.array([chs[i]["loc"][:3] for i in picks], dtype=np.float64)
+    missing = np.array([not _has_position(chs[i]) for i in picks], dtype=bool)
     if montage is not None:
-        names = [raw.ch_names[i] for i in picks]
-        is_eeg = np.array([raw.info["chs"][i]["kind"] == mne.io.constants.FIFF.FIFFV_EEG_CH for i in picks])
+        names = [inst.ch_names[i] for i in picks]
+        is_eeg = np.array([chs[i]["kind"] == mne.io.constants.FIFF.FIFFV_EEG_CH and inst.ch_names[i] not in fixed
+                           for i in picks], dtype=bool)
         std = montage_positions(names, montage)
-        use = is_eeg & (missing | force)
+        use = is_eeg & (missing | force) & np.isfinite(std).all(axis=1)
         locs[use] = std[use]
         missing = missing & ~use
     locs[missing] = np.nan
     return locs
 
 
-def _orientations(raw: mne.io.BaseRaw, picks: np.ndarray) -> np.ndarray | None:
-    types = raw.get_channel_types(picks=picks)
+def _orientations(inst, picks: np.ndarray) -> np.ndarray | None:
+    types = inst.get_channel_types(picks=picks)
     if not any(t in ("mag", "grad") for t in types):
         return None
     ori = np.full((len(picks), 3), np.nan)
     for row, i in enumerate(picks):
         if types[row] in ("mag", "grad"):
-            ori[row] = raw.info["chs"][i]["loc"][9:12]
+            ori[row] = inst.info["chs"][i]["loc"][9:12]
     return ori
+
+
+def _choose_montage(inst, montage: str | None) -> tuple[str | None, bool]:
+    """The template to use (or None) and whether it replaces the file's positions."""
+    if montage in (None, "none"):
+        return None, False
+    if montage != "auto":
+        return resolve_montage(str(montage)), True
+    eeg = [inst.ch_names[i] for i in mne.pick_types(inst.info, eeg=True, exclude=[])]
+    if eeg and all(_has_position(inst.info["chs"][inst.ch_names.index(n)]) for n in eeg):
+        return None, False
+    return naming_system(eeg), False
+
+
+def _epoch_events(epochs: mne.BaseEpochs) -> tuple[dict[str, xr.DataArray], int]:
+    """One event per epoch (onset = the epoch's first sample in the concatenated signal,
+    duration = the epoch's length, label = the event name of its code)."""
+    n_t = len(epochs.times)
+    names = {v: k for k, v in epochs.event_id.items()}
+    labels = [names.get(int(code), str(int(code))) for code in epochs.events[:, 2]]
+    sfreq = epochs.info["sfreq"]
+    onsets = np.arange(len(labels)) * n_t / sfreq
+    return events_dataset(onsets, np.full(len(labels), n_t / sfreq), labels), n_t
 
 
 def _read_data(raw: mne.io.BaseRaw, picks: np.ndarray) -> np.ndarray:
     """``(C, T)`` float32, read in blocks so peak memory stays near the float32 result."""
     out = np.empty((len(picks), raw.n_times), dtype=np.float32)
+    if raw.preload:  # MNE holds the data (float64): cast row by row, no float64 copy
+        for row, i in enumerate(picks):
+            out[row] = raw._data[i]
+        return out
     step = max(1, _READ_BLOCK // max(1, len(picks)))
     for start in range(0, raw.n_times, step):
         stop = min(raw.n_times, start + step)
@@ -240,23 +279,38 @@ def read_sensor(
     modality: str = "eeg",
     montage: str | None = "auto",
     picks: Sequence[str] | None = None,
+    aux: Sequence[str] | None = DEFAULT_AUX,
     preprocess: dict | SensorPreprocess | None = None,
     events: dict | None = None,
     subject_pattern: str | None = None,
     ieeg_type: str = "seeg",
+    mne_kwargs: dict | None = None,
+    subjects: Sequence[str] | None = None,
+    tasks: Sequence[str] | None = None,
 ) -> xr.Dataset:
     """Read an EEG/MEG/iEEG file into a Recording (``signal (channel, time)`` float32, SI units).
 
     Args:
-        path: EDF/BDF/GDF/FIF/BrainVision (.vhdr)/EEGLAB (.set) file.
+        path: any file or folder ``mne.io.read_raw`` reads (EDF/BDF/GDF, FIF, BrainVision,
+            EEGLAB, CTF ``.ds``, EGI ``.mff``, KIT, Nihon Kohden, Neuroscan, Curry, Persyst, ...),
+            an epoched ``-epo.fif`` / EEGLAB ``.set`` (epochs laid end to end, one event per
+            epoch, attr ``epoch_samples``), or a file inside a BIDS dataset (read by mne-bids).
         modality: ``eeg``, ``meg`` or ``ieeg`` (selects the default channel picks).
-        montage: ``"auto"`` (file positions, else ``standard_1005`` by name), a builtin MNE
-            montage name (its positions replace the file's for EEG channels) or ``None``.
-        picks: channel types to keep (default: the modality's data channels).
+        montage: ``"auto"`` (file positions, else a BIDS electrodes table beside the file, else
+            the template of the channels' naming system: 10-05, BioSemi ABC or EGI HydroCel), a
+            builtin MNE montage name (its positions replace the file's for EEG channels) or
+            ``None``. Positions are in MNE's head frame.
+        picks: channel types of ``signal`` (default: the modality's data channels).
+        aux: channel types kept apart as ``aux (aux_channel, time)`` with ``aux_type``
+            (default EOG, ECG, EMG, stim, misc; ``None`` or ``[]``: none).
         preprocess: :class:`SensorPreprocess` fields (band-pass, notch, resample, reference).
-        events: ``{"source": "auto"|"annotations"|"stim"|"none", "stim_channel": name}``.
+        events: see :func:`signalkit.io.mne_events.raw_events` (``source``, ``stim_channel``,
+            ``mask``, ``consecutive``, ``min_duration``).
         subject_pattern: regex with named groups ``subject``/``session``/``run``.
         ieeg_type: type given to channels an iEEG file declares as EEG (EDF has no iEEG type).
+        mne_kwargs: keyword options of the format's MNE reader (``allow_maxshield``,
+            ``infer_types``, ``stim_channel``, ``encoding``, ...), checked against its signature.
+        subjects, tasks: BIDS filters, used when a dataset is expanded (ignored here).
 
     Memory: the file is opened with ``preload=False``. A signal larger than ``_STREAM_BYTES``
     (64 MB as float32) comes back lazily, as a dask array read block by block with
@@ -269,42 +323,81 @@ def read_sensor(
     if modality not in DEFAULT_PICKS:
         raise ConfigError(f"modality: {modality!r} is not a sensor modality ({', '.join(DEFAULT_PICKS)})")
     prep = preprocess if isinstance(preprocess, SensorPreprocess) else SensorPreprocess(**(preprocess or {}))
-    raw = _open_raw(path)
+    # the file's sha256 in a thread (hashlib releases the GIL) while MNE parses it
+    sha = _background(file_sha256 if path.is_file() else _folder_sha256, path)
+    inst, root = _open(path, mne_kwargs, modality)
+    epoched = isinstance(inst, mne.BaseEpochs)
     try:
-        ev_cfg = {"source": "auto", "stim_channel": None, **(events or {})}
-        ev = _events(raw, ev_cfg["source"], ev_cfg["stim_channel"])
-        if modality == "ieeg" and not mne.pick_types(raw.info, seeg=True, ecog=True, dbs=True).size:
-            raw.set_channel_types({n: ieeg_type for n in raw.ch_names if raw.get_channel_types([n])[0] == "eeg"}, verbose="error")
-        montage_name = None
-        if montage not in (None, "none"):
-            montage_name = "standard_1005" if montage == "auto" else str(montage)
-            _normalise_names(raw, montage_name)
+        if epoched or (prep.is_identity and 4 * len(inst.ch_names) * inst.n_times <= _STREAM_BYTES):
+            with mne.utils.use_log_level("error"):
+                inst.load_data()  # one read of the file for signal, aux and stim events
+        if epoched:
+            ev, epoch_samples = _epoch_events(inst)
+        else:
+            ev, epoch_samples = raw_events(inst, events), 0
+        _type_from_names(inst, split_ext(path))
+        fixed: set[str] = set()
+        pos_frame = "head"
+        sidecar = sidecar_electrodes(path) if root is None and not epoched else None
+        if sidecar is not None and montage in ("auto", None, "none"):  # the file's positions, not a template
+            table = apply_electrodes(inst, *sidecar, modality)
+            fixed, pos_frame = table["names"], table["frame"] or pos_frame
+        if modality == "ieeg" and not mne.pick_types(inst.info, seeg=True, ecog=True, dbs=True).size:
+            eeg = [n for n, t in zip(inst.ch_names, inst.get_channel_types()) if t == "eeg"]
+            if fixed:  # the electrodes table says which channels are contacts
+                eeg = [n for n in eeg if n in fixed]
+            inst.set_channel_types({n: ieeg_type for n in eeg}, verbose="error")
+        montage_name, force = _choose_montage(inst, montage) if not fixed else (None, False)
+        if montage_name is not None:
+            _normalise_names(inst, montage_name)
         wanted = tuple(picks) if picks else DEFAULT_PICKS[modality]
-        pick_idx = np.array([i for i, t in enumerate(raw.get_channel_types()) if t in wanted], dtype=int)
+        aux_types = tuple(t for t in (aux or ()) if t not in wanted)
+        types = inst.get_channel_types()
+        pick_idx = np.array([i for i, t in enumerate(types) if t in wanted], dtype=int)
+        aux_idx = np.array([i for i, t in enumerate(types) if t in aux_types], dtype=int)
         if pick_idx.size == 0:
             raise InputError(
-                f"{path}: no channels of type {', '.join(wanted)} (file has {', '.join(sorted(set(raw.get_channel_types())))})"
+                f"{path}: no channels of type {', '.join(wanted)} (file has {', '.join(sorted(set(types)))})"
             )
-        if not prep.is_identity and 8 * len(raw.ch_names) * raw.n_times > _STREAM_BYTES:
-            warnings.warn(f"{path}: preprocessing loads the whole recording into memory "
-                          f"({8 * len(raw.ch_names) * raw.n_times / 1e9:.2f} GB as float64; MNE filters need "
-                          "it); ingest without preprocess streams it instead", UserWarning, stacklevel=2)
-        raw = prep.apply(raw)
-        pick_idx = np.array([raw.ch_names.index(n) for n in np.asarray(raw.ch_names)[pick_idx]], dtype=int)
-        lazy = 4 * len(pick_idx) * raw.n_times > _STREAM_BYTES
-        data = _lazy_data(raw, pick_idx, path) if lazy else _read_data(raw, pick_idx)
+        if not prep.is_identity and 8 * len(inst.ch_names) * (inst.n_times if not epoched else len(inst.times) * len(inst)) > _STREAM_BYTES:
+            warnings.warn(f"{path}: preprocessing loads the whole recording into memory; ingest without "
+                          "preprocess streams it instead", UserWarning, stacklevel=2)
+        names_before = list(inst.ch_names)
+        inst = prep.apply(inst)
+        pick_idx = np.array([inst.ch_names.index(names_before[i]) for i in pick_idx], dtype=int)
+        aux_idx = np.array([inst.ch_names.index(names_before[i]) for i in aux_idx
+                            if names_before[i] in inst.ch_names], dtype=int)
+        if epoched:
+            epoch_samples = len(inst.times)
+            data = _epoch_data(inst, pick_idx)
+            lazy = False
+        else:
+            lazy = 4 * len(pick_idx) * inst.n_times > _STREAM_BYTES
+            data = _lazy_data(inst, pick_idx, path) if lazy else _read_data(inst, pick_idx)
         ident = parse_identity(path, subject_pattern)
+        attrs = {"modality": modality, "pos_frame": pos_frame}
+        if epoched:
+            attrs.update(epoch_samples=int(epoch_samples), epoch_tmin_s=float(inst.tmin))
+        bads = set(inst.info["bads"])
+        extra_coords = {"bad": ("channel", np.array([inst.ch_names[i] in bads for i in pick_idx], dtype=bool))}
+        extra_vars = {}
+        if aux_idx.size:
+            extra_vars["aux"] = (("aux_channel", "time"), _epoch_data(inst, aux_idx) if epoched else _read_data(inst, aux_idx))
+            extra_coords["aux_channel"] = np.asarray([inst.ch_names[i] for i in aux_idx], dtype=str)
+            extra_coords["aux_type"] = ("aux_channel", np.asarray(inst.get_channel_types(picks=aux_idx), dtype=str))
         rec = sensor_recording(
             np.empty((len(pick_idx), 0), np.float32) if lazy else data,
-            sfreq=raw.info["sfreq"],
-            ch_names=[raw.ch_names[i] for i in pick_idx],
-            ch_types=raw.get_channel_types(picks=pick_idx),
-            pos=_positions(raw, pick_idx, montage_name, force=montage not in (None, "none", "auto")),
-            ori=_orientations(raw, pick_idx),
+            sfreq=inst.info["sfreq"],
+            ch_names=[inst.ch_names[i] for i in pick_idx],
+            ch_types=inst.get_channel_types(picks=pick_idx),
+            pos=_positions(inst, pick_idx, montage_name, force, fixed),
+            ori=_orientations(inst, pick_idx),
             events=ev,
             source=str(path.resolve()),
-            sha256=file_sha256(path),
-            attrs={"modality": modality},
+            sha256=sha.result(),
+            attrs=attrs,
+            extra_coords=extra_coords,
+            extra_vars=extra_vars,
             **ident,
         )
         if lazy:  # sensor_recording makes a numpy array of its data: put the lazy signal in afterwards
@@ -312,10 +405,58 @@ def read_sensor(
     except (ConfigError, InputError):
         raise
     except Exception as err:  # a corrupt header or data block can surface anywhere in MNE
-        raise _unreadable(path, err) from None
+        raise mne_checks.unreadable(path, err) from None
     validate_recording(rec, modality, name=str(path))
     return rec
 
 
+def _epoch_data(epochs: mne.BaseEpochs, picks: np.ndarray) -> np.ndarray:
+    """``(C, n_epochs * T)`` float32: the epochs laid end to end."""
+    x = epochs.get_data(picks=picks, verbose="error")  # (n, C, T)
+    return np.ascontiguousarray(np.transpose(x, (1, 0, 2)).reshape(len(picks), -1), dtype=np.float32)
+
+
+def _folder_sha256(path: Path) -> str:
+    """sha256 over a folder recording's files (relative names and bytes, sorted)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for f in sorted(p for p in path.rglob("*") if p.is_file()):
+        digest.update(str(f.relative_to(path)).encode())
+        digest.update(file_sha256(f).encode())
+    return digest.hexdigest()
+
+
+def expand_sensor_sources(source: str, *, modality: str = "eeg", subjects: Sequence[str] | None = None,
+                          tasks: Sequence[str] | None = None) -> list[str] | None:
+    """The recordings named by a folder or glob (None for a single file: read as given).
+
+    A BIDS root (``dataset_description.json``) gives its ``modality`` recordings through
+    mne-bids (``subjects``/``tasks`` filter them); another folder is walked, keeping every file
+    MNE reads and folder-format recordings (``.ds``, ``.mff``) whole, companion files left out.
+    """
+    import glob as _glob
+    import os
+
+    from signalkit.io.bids import bids_sources
+    from signalkit.io.mne_formats import select_sources, walk_sources
+
+    if any(ch in source for ch in "*?["):
+        files = sorted(f for f in _glob.glob(source, recursive=True)
+                       if os.path.isfile(f) or f.lower().rstrip("/").endswith((".ds", ".mff")))
+        asked = tuple(e for e in EXTENSIONS if source.lower().endswith(e))
+        files = select_sources([f for f in files if split_ext(f)], asked)
+    elif os.path.isdir(source) and split_ext(source.rstrip("/")) is None:
+        if os.path.isfile(os.path.join(source, "dataset_description.json")):
+            return bids_sources(source, modality, EXTENSIONS, subjects, tasks)
+        files = select_sources(walk_sources(source, EXTENSIONS))
+    else:
+        return None
+    if not files:
+        raise InputError(f"{source}: no {modality} files found (MNE's formats: {', '.join(EXTENSIONS)})")
+    return files
+
+
 for _modality in ("eeg", "meg", "ieeg"):
-    register_reader(_modality, partial(read_sensor, modality=_modality), EXTENSIONS)
+    register_reader(_modality, partial(read_sensor, modality=_modality), EXTENSIONS,
+                    partial(expand_sensor_sources, modality=_modality))

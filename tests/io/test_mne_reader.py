@@ -127,3 +127,38 @@ def test_eeglab_and_meg_samples(sample_data):
     np.testing.assert_allclose(meg["pos"].values, [ref.info["chs"][i]["loc"][:3] for i in picks])
     np.testing.assert_allclose(meg["ori"].values, [ref.info["chs"][i]["loc"][9:12] for i in picks])
     assert meg.sizes["event"] == 162
+
+
+@pytest.mark.realdata
+def test_eegmmidb_runs(sample_data):
+    files = sorted((sample_data / "eeg" / "eegmmidb").glob("S001R*.edf"))
+    assert len(files) == 12
+    for path in files:
+        rec = read_recording(path, "eeg")
+        ref = mne.io.read_raw_edf(path, verbose="error")
+        np.testing.assert_array_equal(rec["signal"].values, ref.get_data().astype(np.float32))
+        labels = list(rec["event_label"].values)
+        assert labels.count("T1") + labels.count("T2") == 15, path.name
+        ann = ref.annotations
+        np.testing.assert_allclose(rec["event_onset_s"].values, ann.onset, atol=1 / 160)
+        assert rec.attrs["run"] == path.stem[-2:] and rec.attrs["pos_frame"] == "head"
+        assert np.isfinite(rec["pos"].values).all() and "aux" not in rec
+
+
+@pytest.mark.realdata
+def test_smni_ingest(sample_data, tmp_path):
+    from signalkit.io import expand_sources
+    from signalkit.store import ingest, open_store
+
+    files = expand_sources(str(sample_data / "eeg" / "smni" / "*-epo.fif"), "eeg")
+    assert len(files) == 14
+    store = open_store(ingest(files, str(tmp_path / "smni.zarr"), "eeg", progress=False))
+    n_events, subjects = 0, set()
+    for rid in store:
+        ds = store[rid]
+        n_events += ds.sizes["event"]
+        subjects.add(store.provenance(rid)["subject"])
+        assert ds.attrs["epoch_samples"] == 256 and ds.sizes["time"] == 256 * ds.sizes["event"]
+        assert set(ds["ch_type"].values) == {"eeg"} and np.isfinite(ds["pos"].values).all()
+        assert sorted(ds["aux_type"].values) == ["eog", "eog", "misc"]
+    assert n_events == 718 and len(subjects) == 14
