@@ -121,6 +121,7 @@ class WeatherDataModule(L.LightningDataModule):
                 raise ConfigError(f"data.store: recording {rid} has another grid or variable set than {self.rids[0]}")
             mask |= np.asarray(ds["mask"].values, bool) if "mask" in ds else False
         self.mask = mask
+        self.static_names, self.static = self._static_fields(first)
         self.times = [np.asarray(store[r]["time"].values).astype("datetime64[ns]") for r in self.rids]
         self.dt_hours = time_step_hours(self.times[0], self.rids[0])
         step_h = float(self.step_hours_cfg) if self.step_hours_cfg else self.dt_hours
@@ -133,6 +134,18 @@ class WeatherDataModule(L.LightningDataModule):
             if lead <= 0 or abs(lead / step_h - round(lead / step_h)) > 1e-6:
                 raise ConfigError(f"data.lead_times: {lead:g} h is not a positive multiple of the model step "
                                   f"{step_h:g} h (data time step {self.dt_hours:g} h)")
+
+    def _static_fields(self, ds) -> tuple[list[str], np.ndarray | None]:
+        """Time-invariant input fields of the store (land-sea mask, orography, ...), each scaled to
+        mean 0 and std 1 over the grid, NaN -> 0: ``(S, H, W)`` float32, or ``None``."""
+        if "static" not in ds:
+            return [], None
+        names = [str(v) for v in str_values(ds["static_variable"].values)]
+        x = np.asarray(ds["static"].values, np.float64)
+        mean = np.nanmean(x, axis=(1, 2), keepdims=True)
+        std = np.nanstd(x, axis=(1, 2), keepdims=True)
+        x = (x - mean) / np.where(std > 0, std, 1.0)
+        return names, np.nan_to_num(x).astype(np.float32)
 
     def _index(self, stage: str, k: int) -> np.ndarray:
         dt_ns = int(round(self.dt_hours * NS_PER_HOUR))
@@ -249,7 +262,7 @@ class WeatherDataModule(L.LightningDataModule):
             mask=self.mask.astype(int).tolist(),
             dt_hours=self.dt_hours, step_hours=self.step_hours, history=self.history,
             lead_times=self.lead_times, normalization=self.norm.to_dict(),
-            anomalies=self.anomalies, climatology=self.climatology_by,
+            anomalies=self.anomalies, climatology=self.climatology_by, static=self.static_names,
             units=[str(u) for u in str_values(self.store[self.rids[0]]["units"].values)]
             if "units" in self.store[self.rids[0]].coords else [],
         ).to_dict()
@@ -257,7 +270,7 @@ class WeatherDataModule(L.LightningDataModule):
     # --------------------------------------------------------- dataloaders
     def _loader(self, stage: str, shuffle: bool) -> DataLoader:
         self.setup()
-        return stage_loader(self, self.datasets[stage], shuffle, CollateFields(self.lat, self.lon, self.mask))
+        return stage_loader(self, self.datasets[stage], shuffle, CollateFields(self.lat, self.lon, self.mask, self.static))
 
     def train_dataloader(self) -> DataLoader:
         return self._loader("train", True)

@@ -172,15 +172,20 @@ class ForecastDataset(Dataset):
 
 
 class CollateFields:
-    """Stack samples and add the grid: ``lat (H,)``, ``lon (W,)``, ``mask (H, W)`` (True = no data)."""
+    """Stack samples and add the grid: ``lat (H,)``, ``lon (W,)``, ``mask (H, W)`` (True = no data)
+    and, when the store has them, the static fields ``static (S, H, W)`` (standardised)."""
 
-    def __init__(self, lat: np.ndarray, lon: np.ndarray, mask: np.ndarray):
+    def __init__(self, lat: np.ndarray, lon: np.ndarray, mask: np.ndarray, static: np.ndarray | None = None):
         self.lat = torch.tensor(np.array(lat), dtype=torch.float32)
         self.lon = torch.tensor(np.array(lon), dtype=torch.float32)
         self.mask = torch.tensor(np.array(mask), dtype=torch.bool)
+        self.static = None if static is None else torch.tensor(np.array(static), dtype=torch.float32)
 
     def __call__(self, samples: Sequence[dict]) -> dict:
         out = {key: torch.stack([s[key] for s in samples]) for key in ("x", "y", "clim_x", "clim_y", "time")}
-        return {**out, "rec": torch.tensor([s["rec"] for s in samples]),
-                "init": torch.tensor([s["init"] for s in samples]),
-                "lat": self.lat, "lon": self.lon, "mask": self.mask}
+        out = {**out, "rec": torch.tensor([s["rec"] for s in samples]),
+               "init": torch.tensor([s["init"] for s in samples]),
+               "lat": self.lat, "lon": self.lon, "mask": self.mask}
+        if self.static is not None:
+            out["static"] = self.static
+        return out

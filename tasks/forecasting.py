@@ -118,6 +118,10 @@ class WeatherForecastingTask(BaseTask):
         tok = model.setdefault("tokenizer", {})
         tok["n_vars"] = len(data_contract["variables"])
         tok["history"] = int(data_contract["history"])
+        tok["n_static"] = len(data_contract.get("static") or [])
+        head = model.setdefault("head", {})
+        if head.get("local_linear"):  # the per-grid-point linear term needs the grid size
+            head["grid"] = [len(data_contract["lat"]), len(data_contract["lon"])]
 
     def configure_metrics(self) -> MetricCollection:
         """``loss``: the rollout loss, averaged over the epoch's samples."""
