@@ -82,6 +82,9 @@ class WeatherForecastingTask(BaseTask):
 
     rollout_steps: autoregressive steps trained on (at most the data's ``rollout_steps``).
     rollout_start_epoch: epochs trained on one step before the multi-step rollout starts.
+    init_local_from_linear: start the head's per-grid-point linear term (``model.head.local_linear``)
+        at the data module's one-step linear anomaly regression (fitted on the training split), so
+        training starts from that statistical forecast and the network learns its corrections.
     """
 
     def __init__(
@@ -97,6 +100,7 @@ class WeatherForecastingTask(BaseTask):
         nan_policy: str = "raise",
         rollout_steps: int = 1,
         rollout_start_epoch: int = 0,
+        init_local_from_linear: bool = False,
     ):
         contract = dict(data_contract or {})
         if "variables" not in contract:
@@ -113,6 +117,32 @@ class WeatherForecastingTask(BaseTask):
         self.lead_times = [float(h) for h in contract["lead_times"]]
         self.anomalies = bool(contract.get("anomalies", False))
         self.extra_test_metrics: dict[str, float] = {}
+
+    def setup(self, stage: str) -> None:
+        """Before a fit (and before a checkpoint's weights are restored): the linear start."""
+        if stage == "fit" and self.hparams.get("init_local_from_linear"):
+            dm = getattr(self.trainer, "datamodule", None)
+            self.init_local_linear(getattr(dm, "baselines", None) or {})
+
+    @torch.no_grad()
+    def init_local_linear(self, baselines: dict) -> bool:
+        """Set the head's local term to the one-step linear regression ``a(t+s) = sum_j c_j a(t-js) + c``:
+        ``delta = ((c_0 - 1) a(t) + sum_{j>0} c_j a(t-js) + c) / diff_std``. False when the head has
+        no local term or the baselines have no one-step fit."""
+        head = getattr(self.model, "head", None)
+        lin, steps = baselines.get("linear"), list(baselines.get("lead_steps") or [])
+        if getattr(head, "local_weight", None) is None or lin is None or 1 not in steps:
+            return False
+        coef = torch.as_tensor(lin.finish().coef[steps.index(1)] if lin.coef is None else lin.coef[steps.index(1)],
+                               dtype=torch.float32)  # (lags + 1, V, H, W): a(t), a(t - s), ..., constant
+        lags = coef.shape[0] - 1
+        scale = self.diff_std.cpu()[:, None, None]
+        weight = torch.zeros_like(head.local_weight)
+        for j in range(lags):  # the head's inputs are oldest first
+            weight[-1 - j] = (coef[j] - (1.0 if j == 0 else 0.0)) / scale
+        head.local_weight.copy_(weight.to(head.local_weight.device))
+        head.local_bias.copy_((coef[-1] / scale).to(head.local_bias.device))
+        return True
 
     def complete_model_config(self, model: dict, data_contract: dict | None) -> None:
         tok = model.setdefault("tokenizer", {})
