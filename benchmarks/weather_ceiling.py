@@ -57,7 +57,7 @@ def features(xf: np.ndarray, clim: np.ndarray, hours: np.ndarray, land: np.ndarr
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", default=str(default_data()))
+    ap.add_argument("--data", default=str(default_data() / "wfde5_air_temperature_uk_2017-01.nc"))
     ap.add_argument("--lead", type=int, default=6, help="lead time in hours (the file is hourly)")
     ap.add_argument("--k", type=int, default=5, help="neighbourhood width in grid points")
     ap.add_argument("--ridge", type=float, default=1e3)

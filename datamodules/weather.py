@@ -5,8 +5,11 @@ test: [...]}``); an init time belongs to a split only if all its inputs and targ
 range. The model steps ``step_hours`` at a time (a multiple of the data's time step); lead times
 are in hours and must be multiples of ``step_hours``. Training samples carry ``rollout_steps``
 targets (for multi-step rollout fine-tuning), test samples ``max(lead_times) / step_hours``.
-Normalisation statistics and the climatology (for ACC and the climatology baseline) come from the
-training period only, masked points excluded.
+Normalisation statistics, the climatology (smoothed, :mod:`signalkit.baselines.weather`; for the
+model's anomalies, ACC and the baselines) and the linear baseline come from the training period
+only, masked points excluded. With ``anomalies`` (default) the model's inputs and targets are
+anomalies against that climatology; every batch carries the climatology at its input and target
+times (``clim_x``, ``clim_y``) to return to physical units.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from signalkit.datamodules.weather_windows import (
     parse_range,
     time_step_hours,
 )
+from signalkit.baselines.weather import resolve_kind
 from signalkit.errors import ConfigError
 from signalkit.recording import SIGNAL, str_values
 from signalkit.store import open_store
@@ -47,7 +51,12 @@ class WeatherDataModule(L.LightningDataModule):
         step_hours: model time step in hours (``null``: the data's time step).
         lead_times: evaluation lead times in hours (multiples of ``step_hours``).
         rollout_steps: targets per training/validation sample (autoregressive fine-tuning).
-        climatology: ``hour`` (hour-of-day mean of the training days) or ``dayofyear_hour``.
+        climatology: ``auto`` (``harmonic`` for a training period of a year or more, else ``hour``),
+            ``hour`` (hour-of-day mean), ``harmonic`` (per hour of day, ``harmonics`` annual
+            harmonics fitted per grid point) or ``dayofyear_hour`` (raw, for decades of data).
+        harmonics: annual harmonics of the ``harmonic`` climatology.
+        anomalies: the model sees and predicts anomalies against the climatology.
+        linear_baseline: fit the per-grid-point linear anomaly regression (scored at test).
         preload: hold the normalised store in memory (``auto``: when under 2 GB).
     """
 
@@ -59,7 +68,10 @@ class WeatherDataModule(L.LightningDataModule):
         step_hours: float | None = None,
         lead_times: Sequence[float] = (6, 12, 24),
         rollout_steps: int = 1,
-        climatology: str = "hour",
+        climatology: str = "auto",
+        harmonics: int = 3,
+        anomalies: bool = True,
+        linear_baseline: bool = True,
         batch_size: int = 16,
         num_workers: int = 0,
         preload: bool | str = "auto",
@@ -78,11 +90,13 @@ class WeatherDataModule(L.LightningDataModule):
             raise ConfigError(f"data.history: must be >= 1, got {history}")
         if int(rollout_steps) < 1:
             raise ConfigError(f"data.rollout_steps: must be >= 1, got {rollout_steps}")
-        if climatology not in ("hour", "dayofyear_hour"):
-            raise ConfigError(f"data.climatology: expected hour or dayofyear_hour, got {climatology!r}")
+        resolve_kind(climatology, 0.0)  # validates the name
+        if int(harmonics) < 0:
+            raise ConfigError(f"data.harmonics: must be >= 0, got {harmonics}")
         self.history, self.step_hours_cfg = int(history), step_hours
         self.lead_times = [float(h) for h in lead_times]
-        self.rollout_steps, self.climatology_by = int(rollout_steps), climatology
+        self.rollout_steps, self.climatology_cfg = int(rollout_steps), climatology
+        self.harmonics, self.anomalies, self.linear_baseline = int(harmonics), bool(anomalies), bool(linear_baseline)
         self.batch_size, self.num_workers, self.preload = int(batch_size), int(num_workers), preload
         self.modality = modality
         self.datasets: dict[str, ForecastDataset] = {}
@@ -107,6 +121,7 @@ class WeatherDataModule(L.LightningDataModule):
                 raise ConfigError(f"data.store: recording {rid} has another grid or variable set than {self.rids[0]}")
             mask |= np.asarray(ds["mask"].values, bool) if "mask" in ds else False
         self.mask = mask
+        self.static_names, self.static = self._static_fields(first)
         self.times = [np.asarray(store[r]["time"].values).astype("datetime64[ns]") for r in self.rids]
         self.dt_hours = time_step_hours(self.times[0], self.rids[0])
         step_h = float(self.step_hours_cfg) if self.step_hours_cfg else self.dt_hours
@@ -119,6 +134,18 @@ class WeatherDataModule(L.LightningDataModule):
             if lead <= 0 or abs(lead / step_h - round(lead / step_h)) > 1e-6:
                 raise ConfigError(f"data.lead_times: {lead:g} h is not a positive multiple of the model step "
                                   f"{step_h:g} h (data time step {self.dt_hours:g} h)")
+
+    def _static_fields(self, ds) -> tuple[list[str], np.ndarray | None]:
+        """Time-invariant input fields of the store (land-sea mask, orography, ...), each scaled to
+        mean 0 and std 1 over the grid, NaN -> 0: ``(S, H, W)`` float32, or ``None``."""
+        if "static" not in ds:
+            return [], None
+        names = [str(v) for v in str_values(ds["static_variable"].values)]
+        x = np.asarray(ds["static"].values, np.float64)
+        mean = np.nanmean(x, axis=(1, 2), keepdims=True)
+        std = np.nanstd(x, axis=(1, 2), keepdims=True)
+        x = (x - mean) / np.where(std > 0, std, 1.0)
+        return names, np.nan_to_num(x).astype(np.float32)
 
     def _index(self, stage: str, k: int) -> np.ndarray:
         dt_ns = int(round(self.dt_hours * NS_PER_HOUR))
@@ -142,17 +169,58 @@ class WeatherDataModule(L.LightningDataModule):
             raise ConfigError(f"data.lead_times: the longest lead time {max(self.lead_times):g} h (plus "
                               f"{(self.history - 1) * self.step_hours:g} h of input history) does not fit in the "
                               f"test period {self.split_cfg.get('test')} of {self.store_path}")
-        stats = TrainingStats(len(self.variables), ~self.mask, self.step, self.climatology_by)
+        self.climatology_by = resolve_kind(self.climatology_cfg, self._train_span_days())
+        stats = TrainingStats(len(self.variables), ~self.mask, self.step, self.climatology_by, self.harmonics)
         for r in range(len(self.rids)):
             self._accumulate(stats, r, self.ranges["train"])
-        self.norm = stats.normalizer()
         self.climatology = stats.climatology()
+        if self.anomalies:  # second pass: statistics of the anomalies
+            stats = TrainingStats(len(self.variables), ~self.mask, self.step, offset=self.climatology)
+            for r in range(len(self.rids)):
+                self._accumulate(stats, r, self.ranges["train"])
+        self.norm = stats.normalizer()
         sources = self._sources()
         for s in STAGES:
-            ds = ForecastDataset(sources, self.times, index[s], self.history, self.step, ks[s], self.norm,
-                                 self.mask, self.lat, self.lon)
-            ds.climatology, ds.climatology_by = self.climatology, self.climatology_by
-            self.datasets[s] = ds
+            self.datasets[s] = ForecastDataset(sources, self.times, index[s], self.history, self.step, ks[s],
+                                               self.norm, self.mask, self.lat, self.lon, self.climatology,
+                                               self.anomalies)
+        self.baselines = {"lead_steps": [int(round(h / self.step_hours)) for h in self.lead_times]}
+        if self.linear_baseline:
+            self.baselines["linear"] = self._fit_linear(max_lead)
+        for ds in self.datasets.values():
+            ds.baselines = self.baselines
+
+    def _train_span_days(self) -> float:
+        """Days of data inside the training range (first to last time plus one time step)."""
+        spans = [0.0]
+        for t in self.times:
+            sel = t[(t >= self.ranges["train"][0]) & (t < self.ranges["train"][1])]
+            if len(sel):
+                spans.append(float((sel[-1] - sel[0]).astype(np.int64)) / NS_PER_HOUR / 24 + self.dt_hours / 24)
+        return max(spans)
+
+    def _fit_linear(self, max_lead: int, batch: int = 256):
+        """Per-grid-point least squares of the anomalies at each lead on the last ``history`` anomalies
+        (normalised units), over the training init times that have every lead inside the split."""
+        from signalkit.baselines.weather import LinearAnomaly
+
+        index = self._index("train", max_lead)
+        if len(index) == 0:  # the longest lead does not fit in the training period
+            return None
+        ds = ForecastDataset(self._sources_cache, self.times, index, self.history, self.step, max_lead, self.norm,
+                             self.mask, self.lat, self.lon, self.climatology, self.anomalies)
+        steps = np.asarray(self.baselines["lead_steps"]) - 1
+        lin = LinearAnomaly(self.history, len(steps))
+        for b in range(0, len(ds), batch):
+            items = [ds[i] for i in range(b, min(b + batch, len(ds)))]
+            x = np.stack([it["x"].numpy() for it in items])
+            y = np.stack([it["y"].numpy()[steps] for it in items])
+            if not self.anomalies:  # regress anomalies: subtract the (normalised) climatology
+                cx = np.stack([it["clim_x"].numpy() for it in items]) / self.norm.std[:, None, None]
+                cy = np.stack([it["clim_y"].numpy()[steps] for it in items]) / self.norm.std[:, None, None]
+                x, y = x - cx, y - cy
+            lin.add(x, y)
+        return lin.finish()
 
     def _accumulate(self, stats: TrainingStats, r: int, rng: tuple, block: int = 512) -> None:
         """Feed the recording's fields inside ``rng`` to ``stats`` in blocks of ``block`` steps."""
@@ -172,12 +240,16 @@ class WeatherDataModule(L.LightningDataModule):
         total = sum(int(np.prod(self.store[r][SIGNAL].shape)) * 4 for r in self.rids)
         preload = total < 2 * 1024**3 if self.preload == "auto" else bool(self.preload)
         if not preload:
-            return [self.store[r] for r in self.rids]
+            self._sources_cache = [self.store[r] for r in self.rids]
+            return self._sources_cache
         out = []
-        for r in self.rids:
+        for r, t in zip(self.rids, self.times):
             x = np.asarray(self.store[r][SIGNAL].values, np.float32)
+            if self.anomalies:
+                x = x - self.climatology.at(t).astype(np.float32)
             x = (x - self.norm.mean[:, None, None]) / self.norm.std[:, None, None]
             out.append((np.nan_to_num(x, nan=0.0) * ~self.mask).astype(np.float32))
+        self._sources_cache = out
         return out
 
     # ------------------------------------------------------------ contract
@@ -190,6 +262,7 @@ class WeatherDataModule(L.LightningDataModule):
             mask=self.mask.astype(int).tolist(),
             dt_hours=self.dt_hours, step_hours=self.step_hours, history=self.history,
             lead_times=self.lead_times, normalization=self.norm.to_dict(),
+            anomalies=self.anomalies, climatology=self.climatology_by, static=self.static_names,
             units=[str(u) for u in str_values(self.store[self.rids[0]]["units"].values)]
             if "units" in self.store[self.rids[0]].coords else [],
         ).to_dict()
@@ -197,7 +270,7 @@ class WeatherDataModule(L.LightningDataModule):
     # --------------------------------------------------------- dataloaders
     def _loader(self, stage: str, shuffle: bool) -> DataLoader:
         self.setup()
-        return stage_loader(self, self.datasets[stage], shuffle, CollateFields(self.lat, self.lon, self.mask))
+        return stage_loader(self, self.datasets[stage], shuffle, CollateFields(self.lat, self.lon, self.mask, self.static))
 
     def train_dataloader(self) -> DataLoader:
         return self._loader("train", True)

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from signalkit.baselines.weather import Climatology
 from signalkit.errors import ConfigError
 from signalkit.recording import SIGNAL
 
@@ -76,20 +77,22 @@ class TrainingStats:
 
     Accumulates per-variable sums at ``valid (H, W)`` points for ``mean``/``std``, the one-step
     change (``step`` data steps apart, within a block plus ``step`` frames of overlap) for
-    ``diff_std``, and per (day-of-year, hour) sums for the climatology (physical units).
+    ``diff_std``, and the climatology (:class:`signalkit.baselines.weather.Climatology`, physical
+    units). With ``offset`` (a finished climatology) the statistics are those of the anomalies
+    ``fields - offset.at(times)`` and no climatology is accumulated.
     """
 
-    def __init__(self, n_vars: int, valid: np.ndarray, step: int, by: str = "hour"):
-        self.valid, self.step, self.by = valid, step, by
+    def __init__(self, n_vars: int, valid: np.ndarray, step: int, by: str = "hour", harmonics: int = 3,
+                 offset: Climatology | None = None):
+        self.valid, self.step, self.offset = valid, step, offset
         self.total, self.sq, self.count = np.zeros(n_vars), np.zeros(n_vars), 0
         self.dsq, self.dsum, self.dcount = np.zeros(n_vars), np.zeros(n_vars), 0
-        self.clim_sum: dict[tuple[int, int], np.ndarray] = {}
-        self.clim_n: dict[tuple[int, int], int] = {}
+        self.clim = None if offset is not None else Climatology(by, harmonics)
 
     def add(self, fields: np.ndarray, times: np.ndarray, n_own: int) -> None:
         """``fields (T, V, H, W)``: the first ``n_own`` frames are this block's; the rest is overlap."""
-        from signalkit.metrics.weather import day_of_year, hour_of_day
-
+        if self.offset is not None:
+            fields = fields - self.offset.at(times)
         own = fields[:n_own]
         x = np.nan_to_num(own[..., self.valid].astype(np.float64))  # (T, V, P)
         self.total += x.sum(axis=(0, 2))
@@ -101,13 +104,8 @@ class TrainingStats:
             d = np.nan_to_num((fields[s:s + n_pairs] - fields[:n_pairs])[..., self.valid].astype(np.float64))
             self.dsq += (d**2).sum(axis=(0, 2))
             self.dcount += d.shape[0] * d.shape[2]
-        hours = hour_of_day(times[:n_own])
-        days = day_of_year(times[:n_own]) if self.by == "dayofyear_hour" else np.zeros_like(hours)
-        for key in set(zip(days.tolist(), hours.tolist())):
-            sel = (days == key[0]) & (hours == key[1])
-            part = own[sel].astype(np.float64).sum(axis=0)
-            self.clim_sum[key] = self.clim_sum.get(key, 0.0) + part
-            self.clim_n[key] = self.clim_n.get(key, 0) + int(sel.sum())
+        if self.clim is not None:
+            self.clim.add(own, times[:n_own])
 
     def normalizer(self) -> Normalizer:
         mean = self.total / max(self.count, 1)
@@ -116,60 +114,78 @@ class TrainingStats:
         diff_std = np.sqrt(self.dsq / self.dcount) / std if self.dcount else np.ones_like(std)
         return Normalizer(mean, std, np.where(diff_std > 0, diff_std, 1.0))
 
-    def climatology(self) -> dict[tuple[int, int], np.ndarray]:
-        return {k: self.clim_sum[k] / self.clim_n[k] for k in sorted(self.clim_sum)}
+    def climatology(self) -> Climatology:
+        """The finished climatology of the training fields (physical units)."""
+        if self.clim is None:
+            return self.offset
+        return self.clim.finish()
 
 
 class ForecastDataset(Dataset):
     """Samples ``x (history, V, H, W)``, ``y (K, V, H, W)`` normalised, masked points 0, and
-    ``time`` (hours since 1970 of the init time), ``rec`` (recording number), ``init`` (index).
+    ``time`` (hours since 1970 of the init time), ``rec`` (recording number), ``init`` (index),
+    ``clim_x (history, V, H, W)`` / ``clim_y (K, V, H, W)``: the climatology at the input and target
+    times (physical units, 0 at masked points).
 
+    Normalised values are ``(field - clim(t) - mean) / std`` with ``anomalies`` (the model sees
+    anomalies), else ``(field - mean) / std``; physical = ``x * std + mean (+ clim)``.
     ``sources`` holds per recording either a preloaded ``(T, V, H, W)`` float32 array already
     normalised and filled, or a lazy ``xarray.Dataset`` (read per item).
     """
 
     def __init__(self, sources: list, times: list[np.ndarray], index: np.ndarray, history: int,
-                 step: int, k: int, norm: Normalizer, mask: np.ndarray, lat: np.ndarray, lon: np.ndarray):
+                 step: int, k: int, norm: Normalizer, mask: np.ndarray, lat: np.ndarray, lon: np.ndarray,
+                 climatology: Climatology, anomalies: bool = False):
         self.sources, self.times, self.index = sources, times, index  # index: (N, 2) rec, init
         self.history, self.step, self.k = history, step, k
         self.norm, self.mask, self.lat, self.lon = norm, mask, lat, lon
-        self.climatology: dict | None = None
-        self.climatology_by = "hour"
+        self.climatology, self.anomalies = climatology, bool(anomalies)
+        self.baselines = None  # set by the data module: {"linear": LinearAnomaly, "lead_steps": [...]}
 
     def __len__(self) -> int:
         return len(self.index)
 
-    def _read(self, rec: int, idx: np.ndarray) -> np.ndarray:
+    def clim_at(self, times: np.ndarray) -> np.ndarray:
+        """Climatology ``(T, V, H, W)`` float32 at ``times``, 0 at masked points."""
+        return (np.nan_to_num(self.climatology.at(times)) * ~self.mask).astype(np.float32)
+
+    def _read(self, rec: int, idx: np.ndarray, clim: np.ndarray) -> np.ndarray:
         src = self.sources[rec]
         if isinstance(src, np.ndarray):
             return src[idx]
         x = np.asarray(src[SIGNAL].isel(time=idx).values, np.float32)
+        if self.anomalies:
+            x = x - clim
         x = (x - self.norm.mean[:, None, None]) / self.norm.std[:, None, None]
         return np.nan_to_num(x, nan=0.0) * ~self.mask
 
     def __getitem__(self, i: int) -> dict:
         rec, t0 = (int(v) for v in self.index[i])
         idx = t0 + self.step * np.arange(-(self.history - 1), self.k + 1)
-        fields = torch.from_numpy(np.ascontiguousarray(self._read(rec, idx), dtype=np.float32))
+        clim = self.clim_at(self.times[rec][idx])
+        fields = torch.from_numpy(np.ascontiguousarray(self._read(rec, idx, clim), dtype=np.float32))
+        clim = torch.from_numpy(clim)
         hours = self.times[rec][t0].astype("datetime64[ns]").astype(np.int64) / NS_PER_HOUR
-        return {"x": fields[: self.history], "y": fields[self.history:],
+        h = self.history
+        return {"x": fields[:h], "y": fields[h:], "clim_x": clim[:h], "clim_y": clim[h:],
                 "time": torch.tensor(hours, dtype=torch.float64), "rec": rec, "init": t0}
 
 
 class CollateFields:
-    """Stack samples and add the grid: ``lat (H,)``, ``lon (W,)``, ``mask (H, W)`` (True = no data)."""
+    """Stack samples and add the grid: ``lat (H,)``, ``lon (W,)``, ``mask (H, W)`` (True = no data)
+    and, when the store has them, the static fields ``static (S, H, W)`` (standardised)."""
 
-    def __init__(self, lat: np.ndarray, lon: np.ndarray, mask: np.ndarray):
+    def __init__(self, lat: np.ndarray, lon: np.ndarray, mask: np.ndarray, static: np.ndarray | None = None):
         self.lat = torch.tensor(np.array(lat), dtype=torch.float32)
         self.lon = torch.tensor(np.array(lon), dtype=torch.float32)
         self.mask = torch.tensor(np.array(mask), dtype=torch.bool)
+        self.static = None if static is None else torch.tensor(np.array(static), dtype=torch.float32)
 
     def __call__(self, samples: Sequence[dict]) -> dict:
-        return {
-            "x": torch.stack([s["x"] for s in samples]),
-            "y": torch.stack([s["y"] for s in samples]),
-            "time": torch.stack([s["time"] for s in samples]),
-            "rec": torch.tensor([s["rec"] for s in samples]),
-            "init": torch.tensor([s["init"] for s in samples]),
-            "lat": self.lat, "lon": self.lon, "mask": self.mask,
-        }
+        out = {key: torch.stack([s[key] for s in samples]) for key in ("x", "y", "clim_x", "clim_y", "time")}
+        out = {**out, "rec": torch.tensor([s["rec"] for s in samples]),
+               "init": torch.tensor([s["init"] for s in samples]),
+               "lat": self.lat, "lon": self.lon, "mask": self.mask}
+        if self.static is not None:
+            out["static"] = self.static
+        return out

@@ -172,6 +172,9 @@ class WeatherContract(DataContract):
     history: int | None = None
     lead_times: list[int] | None = None
     units: list[str] | None = None
+    anomalies: bool | None = None  # inputs and targets are anomalies against the climatology
+    climatology: str | None = None  # its kind (signalkit.baselines.weather)
+    static: list[str] | None = None  # time-invariant input fields (land-sea mask, orography, ...)
 
 
 @dataclass

@@ -57,18 +57,19 @@ def rollout(step: Callable[[Tensor, int], Tensor], window: Tensor, steps: int, k
     return torch.cat(out, 1)[:, :steps]
 
 
-def gather_per_init(acc: dict[str, np.ndarray], init_ns: np.ndarray,
+def gather_per_init(acc: dict[str, np.ndarray], keys: np.ndarray,
                     gather: Callable[[Tensor], Tensor]) -> dict[str, np.ndarray]:
-    """Per-init-time test values of every rank, each init time once.
+    """Per-sample test values of every rank, each (recording, init time) once.
 
-    ``acc`` maps a metric to its per-sample values ``(N, V)`` on this rank and ``init_ns (N,)``
-    holds their init times; ``gather`` is ``LightningModule.all_gather`` (``(N, ...)`` ->
-    ``(world, N, ...)``; DDP's ``DistributedSampler`` gives every rank the same ``N`` by repeating
-    samples, which appear here twice and are kept once). Returns ``(N_total, V)`` per metric,
-    ordered by init time.
+    ``acc`` maps a metric to its per-sample values ``(N, V)`` on this rank and ``keys (N, 2)`` int64
+    holds each sample's (recording number, init time in ns): two recordings may share init times,
+    and both count. ``gather`` is ``LightningModule.all_gather`` (``(N, ...)`` -> ``(world, N, ...)``;
+    DDP's ``DistributedSampler`` gives every rank the same ``N`` by repeating samples, which appear
+    here twice and are kept once). Returns ``(N_total, V)`` per metric, ordered by (recording, init).
     """
-    times = gather(torch.from_numpy(np.ascontiguousarray(init_ns))).reshape(-1).cpu().numpy()
-    _, first = np.unique(times, return_index=True)
+    keys = np.asarray(keys, np.int64).reshape(-1, 2)
+    every = gather(torch.from_numpy(np.ascontiguousarray(keys))).reshape(-1, 2).cpu().numpy()
+    _, first = np.unique(every, axis=0, return_index=True)
     out = {}
     for key, vals in acc.items():
         g = gather(torch.from_numpy(np.ascontiguousarray(vals))).cpu().numpy()
@@ -81,6 +82,9 @@ class WeatherForecastingTask(BaseTask):
 
     rollout_steps: autoregressive steps trained on (at most the data's ``rollout_steps``).
     rollout_start_epoch: epochs trained on one step before the multi-step rollout starts.
+    init_local_from_linear: start the head's per-grid-point linear term (``model.head.local_linear``)
+        at the data module's one-step linear anomaly regression (fitted on the training split), so
+        training starts from that statistical forecast and the network learns its corrections.
     """
 
     def __init__(
@@ -96,6 +100,7 @@ class WeatherForecastingTask(BaseTask):
         nan_policy: str = "raise",
         rollout_steps: int = 1,
         rollout_start_epoch: int = 0,
+        init_local_from_linear: bool = False,
     ):
         contract = dict(data_contract or {})
         if "variables" not in contract:
@@ -110,12 +115,43 @@ class WeatherForecastingTask(BaseTask):
         self.variables = list(contract["variables"])
         self.step_hours = float(contract["step_hours"])
         self.lead_times = [float(h) for h in contract["lead_times"]]
+        self.anomalies = bool(contract.get("anomalies", False))
         self.extra_test_metrics: dict[str, float] = {}
+
+    def setup(self, stage: str) -> None:
+        """Before a fit (and before a checkpoint's weights are restored): the linear start."""
+        if stage == "fit" and self.hparams.get("init_local_from_linear"):
+            dm = getattr(self.trainer, "datamodule", None)
+            self.init_local_linear(getattr(dm, "baselines", None) or {})
+
+    @torch.no_grad()
+    def init_local_linear(self, baselines: dict) -> bool:
+        """Set the head's local term to the one-step linear regression ``a(t+s) = sum_j c_j a(t-js) + c``:
+        ``delta = ((c_0 - 1) a(t) + sum_{j>0} c_j a(t-js) + c) / diff_std``. False when the head has
+        no local term or the baselines have no one-step fit."""
+        head = getattr(self.model, "head", None)
+        lin, steps = baselines.get("linear"), list(baselines.get("lead_steps") or [])
+        if getattr(head, "local_weight", None) is None or lin is None or 1 not in steps:
+            return False
+        coef = torch.as_tensor(lin.finish().coef[steps.index(1)] if lin.coef is None else lin.coef[steps.index(1)],
+                               dtype=torch.float32)  # (lags + 1, V, H, W): a(t), a(t - s), ..., constant
+        lags = coef.shape[0] - 1
+        scale = self.diff_std.cpu()[:, None, None]
+        weight = torch.zeros_like(head.local_weight)
+        for j in range(lags):  # the head's inputs are oldest first
+            weight[-1 - j] = (coef[j] - (1.0 if j == 0 else 0.0)) / scale
+        head.local_weight.copy_(weight.to(head.local_weight.device))
+        head.local_bias.copy_((coef[-1] / scale).to(head.local_bias.device))
+        return True
 
     def complete_model_config(self, model: dict, data_contract: dict | None) -> None:
         tok = model.setdefault("tokenizer", {})
         tok["n_vars"] = len(data_contract["variables"])
         tok["history"] = int(data_contract["history"])
+        tok["n_static"] = len(data_contract.get("static") or [])
+        head = model.setdefault("head", {})
+        if head.get("local_linear"):  # the per-grid-point linear term needs the grid size
+            head["grid"] = [len(data_contract["lat"]), len(data_contract["lon"])]
 
     def configure_metrics(self) -> MetricCollection:
         """``loss``: the rollout loss, averaged over the epoch's samples."""
@@ -177,45 +213,64 @@ class WeatherForecastingTask(BaseTask):
     # ---------------------------------------------------------------- test
     def on_test_epoch_start(self) -> None:
         self._acc: dict[str, list] = defaultdict(list)
-        self._init_ns: list[np.ndarray] = []
+        self._keys: list[np.ndarray] = []
 
-    def _physical(self, x: Tensor) -> np.ndarray:
-        return (x.float() * self.std[:, None, None] + self.mean[:, None, None]).cpu().numpy().astype(np.float64)
+    def _physical(self, x: Tensor, clim: Tensor | None = None) -> np.ndarray:
+        """Normalised ``x (B, V, H, W)`` -> physical units (float64): ``x * std + mean (+ clim)``."""
+        phys = x.float() * self.std[:, None, None] + self.mean[:, None, None]
+        if self.anomalies and clim is not None:
+            phys = phys + clim.to(phys.device, phys.dtype)
+        return phys.cpu().numpy().astype(np.float64)
 
-    def _climatology(self):
+    def _baselines(self) -> dict:
         loaders = self.trainer.test_dataloaders if self._trainer is not None else None
         loader = loaders[0] if isinstance(loaders, (list, tuple)) else loaders
-        ds = getattr(loader, "dataset", None)
-        return getattr(ds, "climatology", None), getattr(ds, "climatology_by", "hour")
+        return getattr(getattr(loader, "dataset", None), "baselines", None) or {}
 
     def test_step(self, batch: dict, batch_idx: int) -> None:
+        """Model and baselines on the same init times, per variable and lead (physical units):
+        persistence ``x(t)``, climatology ``c(t+L)``, anomaly persistence ``x(t) + c(t+L) - c(t)``
+        and the linear anomaly regression (:mod:`signalkit.baselines.weather`)."""
         k = batch["y"].shape[1]
         pred = self.rollout(batch, k)
         self._log_loss("test", self.loss_fn(pred, batch["y"], batch), len(batch["x"]))
         mask = batch["mask"].cpu().numpy()
         w = wm.area_weights(batch["lat"].cpu().numpy(), mask.shape[-1], mask)
-        clim, by = self._climatology()
-        last = self._physical(batch["x"][:, -1])
-        init_ns = (batch["time"].double().cpu().numpy() * 3600e9).astype(np.int64)
-        self._init_ns.append(init_ns)
-        for lead in self.lead_times:
+        has_clim = "clim_y" in batch
+        last = self._physical(batch["x"][:, -1], batch.get("clim_x", batch["x"])[:, -1] if has_clim else None)
+        init_ns = (batch["time"].double().cpu().numpy() * 3600e9).round().astype(np.int64)
+        rec = batch["rec"].cpu().numpy() if "rec" in batch else np.zeros(len(init_ns), np.int64)
+        self._keys.append(np.stack([rec.astype(np.int64), init_ns], 1))
+        base = self._baselines()
+        linear = None
+        if has_clim and base.get("linear") is not None:
+            hist = batch["x"].double().cpu().numpy()
+            if not self.anomalies:  # the regression is on anomalies (normalised units)
+                hist = hist - batch["clim_x"].double().cpu().numpy() / self.std.cpu().numpy()[:, None, None]
+            linear = base["linear"].predict(hist)  # (B, n_leads, V, H, W)
+        for li, lead in enumerate(self.lead_times):
             j = int(round(lead / self.step_hours)) - 1
-            f, o = self._physical(pred[:, j]), self._physical(batch["y"][:, j])
-            self._acc[f"mse@{lead:g}"].append(wm.mse_per_time(f, o, w))
+            cy = batch["clim_y"][:, j] if has_clim else None
+            f, o = self._physical(pred[:, j], cy), self._physical(batch["y"][:, j], cy)
+            forecasts = {"": f, "_persistence": last}
+            if has_clim:
+                c, c0 = cy.double().cpu().numpy(), batch["clim_x"][:, -1].double().cpu().numpy()
+                forecasts["_climatology"] = c
+                forecasts["_anomaly_persistence"] = last + c - c0
+                if linear is not None:
+                    std, mean = (a.cpu().numpy().astype(np.float64)[:, None, None] for a in (self.std, self.mean))
+                    forecasts["_linear"] = linear[:, li] * std + mean + c
+            for name, fc in forecasts.items():
+                self._acc[f"mse{name}@{lead:g}"].append(wm.mse_per_time(fc, o, w))
+                if has_clim and name != "_climatology":
+                    self._acc[f"acc{name}@{lead:g}"].append(wm.acc_per_time(fc, o, c, w))
             self._acc[f"bias@{lead:g}"].append(wm.spatial_mean(f - o, w))
-            self._acc[f"mse_persistence@{lead:g}"].append(wm.mse_per_time(last, o, w))
-            if clim is not None:
-                valid = (init_ns + int(round(lead * 3600e9))).astype("datetime64[ns]")
-                c = wm.climatology_at(clim, valid, by)
-                self._acc[f"mse_climatology@{lead:g}"].append(wm.mse_per_time(c, o, w))
-                self._acc[f"acc@{lead:g}"].append(wm.acc_per_time(f, o, c, w))
-                self._acc[f"acc_persistence@{lead:g}"].append(wm.acc_per_time(last, o, c, w))
 
     def on_test_epoch_end(self) -> None:
         out: dict[str, float] = {}
         per_init = {key: np.concatenate(parts) for key, parts in self._acc.items()}  # (N, V) each
         if self._trainer is not None and self.trainer.world_size > 1:  # every rank scores every init time
-            per_init = gather_per_init(per_init, np.concatenate(self._init_ns), self.all_gather)
+            per_init = gather_per_init(per_init, np.concatenate(self._keys), self.all_gather)
         for key, vals in per_init.items():
             name, lead = key.split("@")
             agg = np.sqrt(vals.mean(0)) if name.startswith("mse") else np.nanmean(vals, 0)
@@ -233,6 +288,8 @@ class WeatherForecastingTask(BaseTask):
         pred = self.rollout(batch, max(steps))
         sel = pred[:, [s - 1 for s in steps]]
         phys = sel * self.std[:, None, None] + self.mean[:, None, None]
+        if self.anomalies and "clim_y" in batch:
+            phys = phys + batch["clim_y"][:, [s - 1 for s in steps]].to(phys.device, phys.dtype)
         return {"forecast": phys.masked_fill(batch["mask"].to(phys.device), float("nan")),
                 "time": batch["time"]}
 

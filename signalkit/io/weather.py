@@ -16,6 +16,9 @@ user ``variables: {Tair: t2m}`` mapping wins and, when given, selects the variab
 Pressure levels are split into one variable per level (``z`` at 500 hPa -> ``z500``).
 Ensemble members (``number``/``member``/``realization``): ONE member is kept per recording,
 ``member: null`` = the first, else the member whose coordinate value equals it.
+Time-invariant fields on the grid (dims ``(lat, lon)``, e.g. the land-sea mask and orography)
+become ``static (static_variable, lat, lon)`` float32 (short names ``lsm``, ``orog``, ``zs``, ...;
+with ``variables`` given, only the static fields it names).
 NaN fixed in time become ``mask``; NaN that varies in time (gaps) is an :class:`InputError`
 unless ``fill`` is ``ffill``, ``interpolate`` (linear in time) or ``zero``.
 Reads are lazy (dask) when ``chunks`` is given, so ingest streams files larger than memory.
@@ -172,7 +175,10 @@ def _fields(ds: xr.Dataset, path: str, variables: Mapping[str, str] | None,
         if absent:
             raise InputError(f"{path}: variable {absent[0]!r} named in `variables` is not in the file "
                              f"(it holds {', '.join(map(str, ds.data_vars))})")
-        names = list(variables)
+        names = [v for v in variables if not _is_static(ds[v])]
+        if not names:
+            raise InputError(f"{path}: `variables` names only time-invariant fields; name at least one "
+                             "variable with dims (time, lat, lon)")
     else:
         # sorted: a zarr group lists its members in filesystem order, which is not stable
         names = sorted(str(v) for v, da in ds.data_vars.items() if spatial <= set(da.dims))
@@ -228,6 +234,36 @@ def _check_finite(signal: xr.DataArray, path: str) -> np.ndarray:
         raise InputError(f"{path}: variable(s) {', '.join(empty)} hold no data (NaN everywhere); drop them with "
                          "variables={...}")
     return fixed
+
+
+STATIC_NAMES = {
+    "lsm": "lsm", "land_sea_mask": "lsm", "land_binary_mask": "lsm", "land_area_fraction": "lsm",
+    "land-sea mask": "lsm", "orog": "orog", "orography": "orog", "surface_altitude": "orog", "hgt": "orog",
+    "z": "zs", "geopotential": "zs", "geopotential_at_surface": "zs", "surface_geopotential": "zs",
+    "slt": "slt", "soil_type": "slt", "sdor": "sdor", "slor": "slor",
+}
+
+
+def _is_static(da: xr.DataArray) -> bool:
+    """A time-invariant field on the grid: dims ``(lat, lon)`` (a length-1 time axis allowed)."""
+    dims = [d for d in da.dims if not (d == "time" and da.sizes[d] == 1)]
+    return set(dims) == {"lat", "lon"}
+
+
+def _static(ds: xr.DataArray, variables: Mapping[str, str] | None) -> tuple[list[str], np.ndarray] | None:
+    """Time-invariant fields -> (short names, ``(S, lat, lon)`` float32), or ``None`` when there are none."""
+    names = [v for v in (variables or sorted(map(str, ds.data_vars))) if _is_static(ds[v])]
+    if not names:
+        return None
+    short = []
+    for name in names:
+        da = ds[name]
+        base = (variables or {}).get(name) or next(
+            (STATIC_NAMES[k.lower()] for k in (name, da.attrs.get("standard_name", ""), da.attrs.get("long_name", ""))
+             if k and k.lower() in STATIC_NAMES), name.lower())
+        short.append(str(base))
+    values = np.stack([np.asarray(ds[n].squeeze(drop=True).transpose("lat", "lon").values, np.float32) for n in names])
+    return short, values
 
 
 def _fill_gaps(signal: xr.DataArray, fixed: np.ndarray, fill: str, path: str) -> xr.DataArray:
@@ -321,6 +357,10 @@ def read_weather(
          "mask": (("lat", "lon"), mask)},
         coords={"units": ("variable", np.asarray(units, dtype=str))},
     )
+    static = _static(ds, dict(variables) if variables else None)
+    if static is not None:
+        out["static"] = xr.DataArray(static[1], dims=("static_variable", "lat", "lon"),
+                                     coords={"static_variable": np.asarray(static[0], dtype=str)})
     out[SIGNAL].attrs = {}
     if out[SIGNAL].chunks is not None:  # lazy: align dask chunks with the store's whole-frame chunks
         frame = int(np.prod(out[SIGNAL].shape[1:])) * 4

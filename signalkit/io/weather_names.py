@@ -21,6 +21,8 @@ LEVEL_NAMES: dict[str, str] = {
     "w": "w", "vertical_velocity": "w", "lagrangian_tendency_of_air_pressure": "w",
     "vo": "vo", "vorticity": "vo", "atmosphere_relative_vorticity": "vo",
     "d": "d", "divergence": "d",
+    # NCEP/NCAR Reanalysis (PSL) names
+    "air": "t", "hgt": "z", "uwnd": "u", "vwnd": "v", "omega": "w", "shum": "q", "rhum": "r",
 }
 
 # single-level (surface) fields
@@ -51,6 +53,8 @@ SURFACE_NAMES: dict[str, str] = {
     "lwdown": "strd", "strd": "strd", "surface_downwelling_longwave_flux_in_air": "strd",
     "skt": "skt", "skin_temperature": "skt", "sst": "sst", "sea_surface_temperature": "sst",
     "tcwv": "tcwv", "total_column_water_vapour": "tcwv",
+    # NCEP/NCAR Reanalysis (PSL) single-level names: `air` at sigma 0.995 / 2 m is near-surface temperature
+    "air": "t2m", "slp": "msl", "pres": "sp", "uwnd": "u10m", "vwnd": "v10m", "shum": "q2m",
 }
 
 

@@ -2,7 +2,8 @@
 
 Input channels per grid point: the ``history x n_vars`` normalised fields, then static fields
 sin/cos latitude, sin/cos longitude, the valid-data (land-sea) mask, and time features of the
-init time (sin/cos hour of day, sin/cos day of year) broadcast over the grid. A strided
+init time (sin/cos hour of day, sin/cos day of year) broadcast over the grid, and the data's own
+static fields (``batch["static"] (S, H, W)``: land-sea mask, orography, ...) when ``n_static > 0``. A strided
 convolution embeds ``patch_size x patch_size`` patches; the grid is zero-padded to a multiple of
 the patch size. ``untokenize`` maps per-token vectors back to fields (pixel shuffle + crop).
 """
@@ -56,11 +57,12 @@ class FieldTokenizer(nn.Module):
     grid_ndim = 2
 
     def __init__(self, dim: int = 64, n_vars: int = 1, history: int = 2, patch_size: int = 2,
-                 center: bool = True):
+                 center: bool = True, n_static: int = 0):
         super().__init__()
+        self.n_static = int(n_static)
         self.center = bool(center)
         self.dim, self.n_vars, self.history, self.patch_size = dim, int(n_vars), int(history), int(patch_size)
-        self.in_channels = self.n_vars * self.history + N_STATIC
+        self.in_channels = self.n_vars * self.history + N_STATIC + self.n_static
         self.embed = nn.Conv2d(self.in_channels, dim, kernel_size=patch_size, stride=patch_size)
 
     def _pad(self, h: int, w: int) -> tuple[int, int]:
@@ -77,7 +79,14 @@ class FieldTokenizer(nn.Module):
             valid = (~mask.to(x.device)).to(x.dtype) if mask is not None else torch.ones(h, w, device=x.device, dtype=x.dtype)
             mean = (x[:, -1] * valid).sum((-2, -1)) / valid.sum().clamp(min=1)  # (B, V)
             x = (x - mean[:, None, :, None, None]) * valid
-        chans = torch.cat([x.reshape(b, t * v, h, w), static_fields(batch, (h, w), x.device, x.dtype)], 1)
+        parts = [x.reshape(b, t * v, h, w), static_fields(batch, (h, w), x.device, x.dtype)]
+        if self.n_static:
+            static = batch.get("static")
+            if static is None or static.shape[-3] != self.n_static:
+                got = None if static is None else tuple(static.shape)
+                raise ValueError(f"field tokenizer expects static fields (B|, {self.n_static}, H, W), got {got}")
+            parts.append(static.to(x.device, x.dtype).expand(b, -1, -1, -1) if static.dim() == 3 else static.to(x.device, x.dtype))
+        chans = torch.cat(parts, 1)
         ph, pw = self._pad(h, w)
         return self.embed(F.pad(chans, (0, pw, 0, ph)))
 

@@ -1,4 +1,4 @@
-"""Weather test metrics under DDP: per-init values of every rank are gathered, each init time once."""
+"""Weather test metrics under DDP: per-sample values of every rank are gathered, each (recording, init) once."""
 
 from __future__ import annotations
 
@@ -26,11 +26,53 @@ def test_gather_keeps_each_init_once_and_matches_one_process():
     mse = rng.random((n, v))
     # DistributedSampler with 2 ranks: 7 samples padded to 8, rank 0 gets 0,2,4,6 and rank 1 gets 1,3,5,0
     idx = [np.array([0, 2, 4, 6]), np.array([1, 3, 5, 0])]
-    ranks = [[times[i], mse[i]] for i in idx]
-    out = gather_per_init({"mse@6": mse[idx[0]]}, times[idx[0]], _fake_gather(ranks))
+    keys = np.stack([np.zeros(n, np.int64), times], 1)
+    ranks = [[keys[i], mse[i]] for i in idx]
+    out = gather_per_init({"mse@6": mse[idx[0]]}, keys[idx[0]], _fake_gather(ranks))
     np.testing.assert_array_equal(out["mse@6"], mse)  # all 7, init 0 once, in time order
     rmse_two = np.sqrt(out["mse@6"].mean(0))
     rmse_one = np.sqrt(mse.mean(0))
     np.testing.assert_allclose(rmse_two, rmse_one)
     naive = np.sqrt(np.concatenate([mse[i] for i in idx]).mean(0))  # what double counting would give
     assert not np.allclose(naive, rmse_one)
+
+
+def test_two_recordings_sharing_init_times_both_count():
+    """Two recordings (e.g. two ensemble members or regions) with the same 4 init times: 8 samples,
+    padded by the sampler to 10 over 2 ranks; de-duplicating by init time alone would keep 4."""
+    rng = np.random.default_rng(1)
+    times = np.tile(np.arange(4, dtype=np.int64) * 6 * 3600 * 10**9, 2)
+    keys = np.stack([np.repeat([0, 1], 4).astype(np.int64), times], 1)  # (8, 2): rec, init
+    mse = rng.random((8, 1))
+    idx = [np.array([0, 2, 4, 6, 0]), np.array([1, 3, 5, 7, 1])]
+    ranks = [[keys[i], mse[i]] for i in idx]
+    out = gather_per_init({"mse@6": mse[idx[0]]}, keys[idx[0]], _fake_gather(ranks))
+    np.testing.assert_array_equal(out["mse@6"], mse)  # all 8 once, ordered by (recording, init)
+    np.testing.assert_allclose(np.sqrt(out["mse@6"].mean(0)), np.sqrt(mse.mean(0)))
+
+
+def test_local_term_starts_at_the_one_step_linear_regression():
+    """With ``init_local_from_linear`` an untrained model's first step IS the fitted linear forecast."""
+    from signalkit.baselines.weather import LinearAnomaly
+    from signalkit.config import compose, to_plain
+    from signalkit.tasks import WeatherForecastingTask
+
+    cfg = compose("train", ["experiment=weather/regional", "data.store=x", "model.dim=8",
+                            "model.backbone.depth=1", "model.backbone.num_blocks=1"])
+    h, w = 4, 6
+    contract = {"modality": "weather", "variables": ["t2m", "z500"], "history": 2, "step_hours": 6.0,
+                "lead_times": [6.0, 12.0], "lat": list(np.linspace(50, 53, h)), "lon": list(np.linspace(0, 5, w)),
+                "mask": [[0] * w] * h, "anomalies": True,
+                "normalization": {"mean": [0.0, 0.0], "std": [2.0, 50.0], "diff_std": [0.5, 0.8]}}
+    task = WeatherForecastingTask(model=to_plain(cfg.model), data_contract=contract)
+    rng = np.random.default_rng(0)
+    lin = LinearAnomaly(lags=2, n_leads=2)
+    hist = rng.normal(size=(64, 2, 2, h, w))
+    lin.add(hist, 0.7 * hist[:, [-1, -1]] - 0.2 * hist[:, [0, 0]] + 0.1 * rng.normal(size=(64, 2, 2, h, w)))
+    assert task.init_local_linear({"linear": lin.finish(), "lead_steps": [1, 2]})
+    x = torch.tensor(rng.normal(size=(3, 2, 2, h, w)), dtype=torch.float32)
+    batch = {"x": x, "time": torch.zeros(3, dtype=torch.float64), "lat": torch.tensor(contract["lat"]),
+             "lon": torch.tensor(contract["lon"]), "mask": torch.zeros(h, w, dtype=torch.bool)}
+    with torch.no_grad():
+        nxt = task.step_once(x, batch, batch["time"])
+    np.testing.assert_allclose(nxt.numpy(), lin.predict(x.numpy())[:, 0], atol=1e-5)

@@ -75,7 +75,7 @@ def test_splits_do_not_overlap(synthetic_store):
     assert not used["train"] & used["val"] and not used["val"] & used["test"] and not used["train"] & used["test"]
     s = dm.split_summary()
     assert s["test"]["first"] == "2017-01-09T06:00:00" and s["test"]["last"] == "2017-01-10T11:00:00"
-    assert dm.norm.std[0] > 0 and len(dm.climatology) == 24
+    assert dm.norm.std[0] > 0 and len(dm.climatology.keys) == 24
 
 
 def test_streamed_statistics_match_in_memory(synthetic_store):
@@ -96,7 +96,46 @@ def test_streamed_statistics_match_in_memory(synthetic_store):
     d = (land[6:] - land[:-6]) / land.std()
     np.testing.assert_allclose(small.normalizer().diff_std, [np.sqrt((d**2).mean())], rtol=1e-5)
     times = dm.times[0][: 6 * 24]
-    clim = wm.climatology(x, times)
-    for key, field in clim.items():
-        np.testing.assert_allclose(small.climatology()[key], field, rtol=1e-6, equal_nan=True)
-        np.testing.assert_allclose(dm.climatology[key], field, rtol=1e-6, equal_nan=True)
+    by_hand = wm.climatology_at(wm.climatology(np.nan_to_num(x), times), times)  # hour-of-day means
+    np.testing.assert_allclose(small.climatology().at(times), by_hand, rtol=1e-6)
+    np.testing.assert_allclose(dm.climatology.at(times), by_hand, rtol=1e-6)
+
+
+def test_metrics_baselines_match_a_hand_computation(trained, synthetic_store):
+    """Every baseline in metrics.json, recomputed with numpy from the store on the same init times:
+    persistence, the hour-of-day climatology of the training days, anomaly persistence and the
+    per-grid-point least-squares regression on the last two anomalies (fitted on the training days)."""
+    m = json.loads((trained / "metrics.json").read_text())
+    rec = open_store(synthetic_store)["synthetic_t2m"]
+    x = np.nan_to_num(rec["signal"].values[:, 0].astype(np.float64))
+    times = rec["time"].values
+    mask = rec["mask"].values
+    w = wm.area_weights(rec["lat"].values, rec.sizes["lon"], mask)
+    day = times.astype("datetime64[D]")
+    hours = times.astype("datetime64[h]").astype(np.int64) % 24
+    train = day <= np.datetime64("2017-01-06")
+    clim = np.stack([x[train & (hours == h)].mean(0) for h in range(24)])[hours]  # c(t), (T, H, W)
+    a = x - clim
+
+    def inits(first: str, last: str) -> np.ndarray:  # inputs t-6 h, t and targets to t+12 h inside the days
+        i = np.arange(6, len(times) - 12)
+        inside = (day >= np.datetime64(first)) & (day <= np.datetime64(last))
+        return i[inside[i - 6] & inside[i + 12]]
+
+    tr, te = inits("2017-01-01", "2017-01-06"), inits("2017-01-09", "2017-01-10")
+    for lead in (6, 12):
+        o = x[te + lead]
+        expected = {
+            "persistence": wm.rmse(x[te], o, w),
+            "climatology": wm.rmse(clim[te + lead], o, w),
+            "anomaly_persistence": wm.rmse(x[te] + clim[te + lead] - clim[te], o, w),
+        }
+        lin = np.zeros_like(o)
+        for i, j in zip(*np.nonzero(~mask)):
+            design = np.stack([a[tr, i, j], a[tr - 6, i, j], np.ones(len(tr))], 1)
+            coef = np.linalg.lstsq(design, a[tr + lead, i, j], rcond=None)[0]
+            lin[:, i, j] = np.stack([a[te, i, j], a[te - 6, i, j], np.ones(len(te))], 1) @ coef
+        expected["linear"] = wm.rmse(lin + clim[te + lead], o, w)
+        for name, value in expected.items():
+            assert m[f"test/t2m/rmse_{name}@{lead}h"] == pytest.approx(float(value), rel=2e-3), (name, lead)
+        assert m[f"test/t2m/rmse_linear@{lead}h"] < m[f"test/t2m/rmse_persistence@{lead}h"]
