@@ -95,7 +95,7 @@ def test_haxby_recipe_leave_one_run_out_with_the_svm_beside_it(bids, tmp_path):
     out = tmp_path / "run"
     metrics = train(["experiment=fmri/haxby", f"data.store={store}", f"output_dir={out}",
                      f"data.events=[{','.join(CLASSES)}]", "data.window_s=15", "data.tmin_s=5",
-                     "data.split.assign={test:[\"04\"],val:[\"03\"]}", "trainer.max_epochs=25",
+                     "data.split.assign={test:[\"04\"],val:[\"03\"]}", "trainer.max_epochs=20", "task.lr=1e-2",
                      "trainer.enable_progress_bar=false"])
     saved = json.loads((out / "metrics.json").read_text())
     for key in ("test/balanced_accuracy", "test/balanced_accuracy_linear_svm", "test/accuracy_linear_svm"):
