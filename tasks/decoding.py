@@ -115,28 +115,18 @@ class FMRIDecodingTask(DecodingTask):
     ``linear_svm_baseline=True`` (volume windows with class targets) it also fits sklearn's
     ``LinearSVC`` on the time-averaged training windows (block-averaged, run-z-scored volumes inside
     the voxel mask) and reports ``test/accuracy_linear_svm`` and ``test/balanced_accuracy_linear_svm``.
-    ``loss="squared"`` fits the logits to one-hot targets (the least-squares / ridge classifier,
-    which on a few dozen fMRI blocks generalises better than cross-entropy).
     """
 
     def __init__(self, model: dict, data_contract: dict | None = None, lr: float = 1e-3,
                  weight_decay: float = 0.05, warmup_epochs: float = 1.0, freeze_backbone: bool = False,
                  unfreeze_at_epoch: int | None = None, layer_decay: float = 1.0, nan_policy: str = "raise",
                  class_weights: list[float] | None = None, label_smoothing: float = 0.0,
-                 fc_baseline: bool = True, linear_svm_baseline: bool = True, loss: str = "cross_entropy"):
-        if loss not in ("cross_entropy", "squared"):
-            raise ConfigError(f"task.loss: expected cross_entropy|squared, got {loss!r}")
+                 fc_baseline: bool = True, linear_svm_baseline: bool = True):
         super().__init__(model=model, data_contract=data_contract, lr=lr, weight_decay=weight_decay,
                          warmup_epochs=warmup_epochs, freeze_backbone=freeze_backbone,
                          unfreeze_at_epoch=unfreeze_at_epoch, layer_decay=layer_decay, nan_policy=nan_policy,
                          class_weights=class_weights, label_smoothing=label_smoothing)
         self.extra_test_metrics: dict[str, float] = {}
-
-    def loss(self, logits: Tensor, y: Tensor) -> Tensor:
-        """Cross-entropy, or with ``loss="squared"`` the mean squared error to one-hot targets."""
-        if self.hparams.loss == "squared":
-            return F.mse_loss(logits, F.one_hot(y, logits.shape[-1]).to(logits.dtype))
-        return super().loss(logits, y)
 
     def on_test_epoch_end(self) -> None:
         dm = getattr(self.trainer, "datamodule", None)

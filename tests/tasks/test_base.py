@@ -124,7 +124,7 @@ def test_decoding_metrics_do_not_leak_between_stages():
     (DecodingTask, lambda: _decoder(2), {"class_weights", "label_smoothing", "augment"}),
     (FMRIDecodingTask, lambda: model_config("fmri_decoder", num_classes=2), {"class_weights", "label_smoothing",
                                                                              "augment", "fc_baseline",
-                                                                             "linear_svm_baseline", "loss"}),
+                                                                             "linear_svm_baseline"}),
     (FMRIForecastingTask, lambda: model_config("fmri_forecaster", dim=16, depth=1), set()),
     (FMRIReconstructionTask, lambda: model_config("fmri_volume", dim=16, depth=1), {"mask_ratio"}),
 ])
