@@ -11,6 +11,11 @@ Rows (markdown table on stdout, JSON in ``<out>/fmri.json``):
 * forecasting (synthetic): next-frame MSE vs persistence.
 * reconstruction (real ``nipy_functional.nii.gz``, split by time): masked-voxel MSE vs each
   voxel's run mean and vs the run's global mean.
+* haxby (real, ``fmri/haxby`` BIDS, subject 1): ``experiment=fmri/haxby`` leave one run out over
+  the runs (validation: the next run, never the test run), 8-way and face vs house, on the
+  ``acq-1slice`` and ``acq-25mm`` (brain mask from ``derivatives/``) variants, with the linear SVM
+  on the same blocks from the same run's ``metrics.json``; mean over folds, mean ± std over seeds.
+  ``--haxby-folds N`` limits the folds (test runs 1..N), ``--seeds`` the model seeds.
 """
 
 from __future__ import annotations
@@ -55,11 +60,53 @@ def _train(overrides: list[str]) -> dict:
     return train([*overrides, "trainer.enable_progress_bar=false", "trainer.log_every_n_steps=1"])
 
 
+HAXBY_CLASSES = "[bottle,cat,chair,face,house,scissors,scrambledpix,shoe]"
+
+
+def bench_haxby(root: Path, out: Path, folds: int, seeds: int, epochs: int | None) -> dict:
+    """Leave-one-run-out balanced accuracy of ``experiment=fmri/haxby`` and the linear SVM."""
+    import numpy as np
+
+    from signalkit.store import ingest
+
+    func = root / "sub-1" / "func"
+    results: dict = {}
+    for acq, mask in (("1slice", None), ("25mm", "label-brain")):
+        runs = sorted(func.glob(f"*acq-{acq}_*_bold.nii.gz"))
+        if not runs:
+            continue
+        store = str(out / f"haxby_{acq}.zarr")
+        ingest([str(p) for p in runs], store, "fmri", {"preprocess": {"mask": mask}} if mask else {}, progress=False)
+        ids = [p.name.split("_run-")[1].split("_")[0] for p in runs]
+        for task, events in (("8-way", HAXBY_CLASSES), ("face vs house", "[face,house]")):
+            per_seed, svm, cpu = [], [], time.process_time()
+            for seed in range(seeds):
+                scores = []
+                for k, test in enumerate(ids[:folds]):
+                    val = ids[(k + 1) % len(ids)]
+                    over = ["experiment=fmri/haxby", f"data.store={store}", f"data.events={events}",
+                            f"data.split.assign={{test:[\"{test}\"],val:[\"{val}\"]}}", f"seed={seed}",
+                            f"output_dir={out / f'haxby_{acq}_{task[:1]}_{seed}_{test}'}"]
+                    m = _train(over + ([f"trainer.max_epochs={epochs}"] if epochs else []))
+                    scores.append(m["test/balanced_accuracy"])
+                    if seed == 0:
+                        svm.append(m["test/balanced_accuracy_linear_svm"])
+                per_seed.append(float(np.mean(scores)))
+            results[f"haxby_{acq}_{task}"] = {
+                "model_mean": float(np.mean(per_seed)), "model_std_over_seeds": float(np.std(per_seed)),
+                "model_per_seed": per_seed, "linear_svm": float(np.mean(svm)), "folds": min(folds, len(ids)),
+                "seeds": seeds, "cpu_seconds": round(time.process_time() - cpu, 1)}
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=None)
     parser.add_argument("--data", default=os.environ.get("SIGNALKIT_SAMPLE_DATA", "../shared/data"))
     parser.add_argument("--quick", action="store_true", help="fewer epochs (smoke run)")
+    parser.add_argument("--only", choices=["all", "haxby"], default="all")
+    parser.add_argument("--haxby-folds", type=int, default=8, help="leave-one-run-out folds (test runs 1..N)")
+    parser.add_argument("--seeds", type=int, default=3, help="model seeds of the Haxby comparison")
     args = parser.parse_args()
     import torch
 
@@ -69,6 +116,12 @@ def main() -> None:
     from signalkit.store import ingest
     from signalkit.synthetic.fmri import make_block_design
 
+    haxby = Path(args.data) / "fmri" / "haxby"
+    if args.only == "haxby":
+        res = bench_haxby(haxby, out, args.haxby_folds, args.seeds, 10 if args.quick else None)
+        (out / "fmri_haxby.json").write_text(json.dumps(res, indent=2))
+        print(haxby_table(res))
+        return
     scale = 0.4 if args.quick else 1.0
     ep = lambda n: f"trainer.max_epochs={max(2, int(n * scale))}"  # noqa: E731
     results: dict = {"ingest": bench_ingest(out)}
@@ -99,6 +152,8 @@ def main() -> None:
         results["reconstruction_nipy"] = {k.split("/")[1]: m[k] for k in ("test/mse", "test/mse_voxel_mean",
                                                                            "test/mse_global_mean", "test/skill")}
         results["reconstruction_nipy"]["seconds"] = round(time.time() - t, 1)
+    if haxby.is_dir():
+        results.update(bench_haxby(haxby, out, args.haxby_folds, args.seeds, 10 if args.quick else None))
     (out / "fmri.json").write_text(json.dumps(results, indent=2))
     print("| benchmark | result | baseline | seconds |\n|---|---|---|---|")
     ing = results["ingest"]
@@ -112,7 +167,17 @@ def main() -> None:
         r = results["reconstruction_nipy"]
         print(f"| masked reconstruction (nipy_functional, MSE) | {r['mse']:.3f} | voxel mean {r['mse_voxel_mean']:.3f}, "
               f"global mean {r['mse_global_mean']:.3f} | {r['seconds']} |")
+    print("\n" + haxby_table({k: v for k, v in results.items() if k.startswith("haxby_")}))
     print(f"\nresults: {out / 'fmri.json'}")
+
+
+def haxby_table(res: dict) -> str:
+    rows = ["| Haxby sub-1, leave one run out | folds | experiment=fmri/haxby (mean ± std over seeds) | linear SVM, same blocks | CPU s |",
+            "|---|---|---|---|---|"]
+    for key, r in res.items():
+        rows.append(f"| {key[6:]} | {r['folds']} | {r['model_mean']:.3f} ± {r['model_std_over_seeds']:.3f} ({r['seeds']} seeds) "
+                    f"| {r['linear_svm']:.3f} | {r['cpu_seconds']} |")
+    return "\n".join(rows) + "\n\nBalanced accuracy (sklearn's), mean over test runs; validation run = the next run."
 
 
 if __name__ == "__main__":

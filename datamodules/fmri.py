@@ -308,5 +308,23 @@ class FMRIDataModule(StagedDataModule):
 
         return fc_baseline(*train.region_windows(), *test.region_windows())
 
+    def linear_svm_baseline(self) -> dict[str, float]:
+        """The linear SVM on the same windows, time-averaged (block-averaged volumes, z-scored per
+        run as the model sees them), inside the voxel mask; train -> test. ``{}`` without class
+        targets, in region mode or with an empty test split."""
+        self.setup()
+        train, test = self.datasets["train"], self.datasets["test"]
+        if not self.events or self.mode != "volume" or self.horizon or not len(test):
+            return {}
+        from signalkit.baselines.linear_svm import block_features, linear_svm_baseline
+
+        def features(ds: FMRIWindowDataset) -> tuple[np.ndarray, np.ndarray]:
+            items = [ds[i] for i in range(len(ds))]
+            x = np.stack([block_features(it["x"].numpy()[None], it["voxel_mask"].numpy()
+                                         if "voxel_mask" in it else None)[0] for it in items])
+            return x, np.asarray([it["y"] for it in items])
+
+        return linear_svm_baseline(*features(train), *features(test))
+
     def collate_fn(self):
         return collate_volume if self.mode == "volume" else collate_sensor

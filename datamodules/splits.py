@@ -46,7 +46,8 @@ def split_index(
             cumulative fractions and drops windows that straddle a cut.
         fractions: train/val/test shares of groups (or of time).
         assign: explicit group ids per stage (``{"test": ["S003"]}``), overriding the shuffle;
-            unassigned groups go to ``train``.
+            unassigned groups go to ``train``. With ``by="run"`` a bare run id (``"01"``) names
+            that run of every subject and session (leave one run out).
     """
     if index.empty:
         raise ConfigError("data: no windows to split (check data.events and data.window_s)")
@@ -63,7 +64,8 @@ def split_index(
         stage_of = {g: "train" for g in groups}
         for stage, members in assign.items():
             for g in members:
-                matches = [k for k in groups if k == str(g) or k.split("/")[0] == str(g)]
+                matches = [k for k in groups if k == str(g) or k.split("/")[0] == str(g)
+                           or (by == "run" and k.split("/")[-1] == str(g))]  # a run id of every subject
                 if not matches:
                     raise ConfigError(f"data.split.assign.{stage}: no {by} {g!r} in the store")
                 for k in matches:

@@ -53,6 +53,9 @@ def build_task(cfg: DictConfig, dm) -> Any:
     if getattr(dm, "num_classes", 0) and "num_classes" in head:
         head["num_classes"] = int(dm.num_classes)
     contract = dm.data_contract() if hasattr(dm, "data_contract") else {}
+    tok = model_cfg.get("tokenizer", {})
+    if "volume_shape" in tok and tok["volume_shape"] is None and contract.get("grid"):
+        tok["volume_shape"] = [int(n) for n in contract["grid"]]  # the voxels tokenizer's input size
     task = build_target(cfg.task, "task", model=model_cfg, data_contract=contract)
     if model_cfg.get("pretrained"):
         from signalkit.pretrained import load_into

@@ -14,15 +14,17 @@ from torchmetrics.classification import (
 )
 
 from signalkit.errors import ConfigError
+from signalkit.metrics.classification import BalancedAccuracy
 from signalkit.tasks.augment import build_augment
 from signalkit.tasks.base import BaseTask
 
 
 def decoding_metrics(num_classes: int) -> MetricCollection:
-    """accuracy, balanced_accuracy (mean per-class recall), cohen_kappa, f1_macro, auroc."""
+    """accuracy, balanced_accuracy (mean recall over the classes present in the targets, as sklearn),
+    cohen_kappa, f1_macro, auroc."""
     return MetricCollection({
         "accuracy": MulticlassAccuracy(num_classes, average="micro"),
-        "balanced_accuracy": MulticlassAccuracy(num_classes, average="macro"),
+        "balanced_accuracy": BalancedAccuracy(num_classes),
         "cohen_kappa": MulticlassCohenKappa(num_classes),
         "f1_macro": MulticlassF1Score(num_classes, average="macro"),
         "auroc": MulticlassAUROC(num_classes),
@@ -75,8 +77,7 @@ class DecodingTask(BaseTask):
 
     def _step(self, batch: dict, stage: str) -> Tensor | None:
         logits = self.model(batch)
-        loss = F.cross_entropy(logits.float(), batch["y"], weight=self.class_weights,
-                               label_smoothing=self.hparams.label_smoothing)
+        loss = self.loss(logits.float(), batch["y"])
         if stage == "train" and not self.check_loss(loss, batch):
             return None
         metrics = self.metrics_for(stage)
@@ -85,6 +86,10 @@ class DecodingTask(BaseTask):
                  batch_size=len(batch["y"]), sync_dist=True)
         self.log_dict(metrics, on_epoch=True, on_step=False, prog_bar=False)
         return loss
+
+    def loss(self, logits: Tensor, y: Tensor) -> Tensor:
+        """Cross-entropy of ``logits (B, K)`` against class ids ``y (B,)``."""
+        return F.cross_entropy(logits, y, weight=self.class_weights, label_smoothing=self.hparams.label_smoothing)
 
     def training_step(self, batch: dict, batch_idx: int) -> Tensor | None:
         return self._step(self.augment(batch), "train")
@@ -106,14 +111,17 @@ class FMRIDecodingTask(DecodingTask):
     With ``fc_baseline=True`` and a store holding ``region_signal`` (ingest with ``atlas=``), the
     test epoch also fits the FC + logistic-regression baseline (:mod:`signalkit.baselines.fc`) on
     the training windows and reports ``test/fc_accuracy`` and ``test/fc_balanced_accuracy`` in
-    ``extra_test_metrics`` (written to ``metrics.json`` beside the model's).
+    ``extra_test_metrics`` (written to ``metrics.json`` beside the model's). With
+    ``linear_svm_baseline=True`` (volume windows with class targets) it also fits sklearn's
+    ``LinearSVC`` on the time-averaged training windows (block-averaged, run-z-scored volumes inside
+    the voxel mask) and reports ``test/accuracy_linear_svm`` and ``test/balanced_accuracy_linear_svm``.
     """
 
     def __init__(self, model: dict, data_contract: dict | None = None, lr: float = 1e-3,
                  weight_decay: float = 0.05, warmup_epochs: float = 1.0, freeze_backbone: bool = False,
                  unfreeze_at_epoch: int | None = None, layer_decay: float = 1.0, nan_policy: str = "raise",
                  class_weights: list[float] | None = None, label_smoothing: float = 0.0,
-                 fc_baseline: bool = True):
+                 fc_baseline: bool = True, linear_svm_baseline: bool = True):
         super().__init__(model=model, data_contract=data_contract, lr=lr, weight_decay=weight_decay,
                          warmup_epochs=warmup_epochs, freeze_backbone=freeze_backbone,
                          unfreeze_at_epoch=unfreeze_at_epoch, layer_decay=layer_decay, nan_policy=nan_policy,
@@ -122,8 +130,11 @@ class FMRIDecodingTask(DecodingTask):
 
     def on_test_epoch_end(self) -> None:
         dm = getattr(self.trainer, "datamodule", None)
-        if not self.hparams.fc_baseline or dm is None or not hasattr(dm, "fc_baseline"):
+        if dm is None:
             return
-        result = dm.fc_baseline()
-        if result:
-            self.extra_test_metrics = {f"test/fc_{k}": v for k, v in result.items()}
+        extra: dict[str, float] = {}
+        if self.hparams.fc_baseline and hasattr(dm, "fc_baseline"):
+            extra.update({f"test/fc_{k}": v for k, v in dm.fc_baseline().items()})
+        if self.hparams.linear_svm_baseline and hasattr(dm, "linear_svm_baseline"):
+            extra.update({f"test/{k}_linear_svm": v for k, v in dm.linear_svm_baseline().items()})
+        self.extra_test_metrics = extra

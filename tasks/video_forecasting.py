@@ -10,8 +10,11 @@ Modes:
 Both roll out through :func:`forecast_frames`, i.e. the one
 :func:`signalkit.tasks.forecasting.rollout`.
 
-The test stage logs ``test/mse`` (per pixel), ``test/mse_per_frame`` (OpenSTL: summed over the
-pixels of a frame), ``test/mae``, ``test/mae_per_frame``, ``test/ssim``, ``test/psnr``, and puts the
+The test stage logs ``test/mse``, ``test/mae`` (per pixel), ``test/ssim`` (torchmetrics' Gaussian
+SSIM, not OpenSTL's) and ``test/psnr`` on the predictions clamped to ``[0, data_range]`` (``clamp``),
+``test/mse_per_frame_openstl`` and ``test/mae_per_frame_openstl`` (OpenSTL's MSE/MAE: summed over
+the pixels of a frame, averaged over frames) on the unclamped predictions, as OpenSTL computes
+them, and puts the
 per-target-frame ``test/mse@k`` and the copy-last-frame baseline (``test/mse_copy_last``, ...)
 into ``extra_test_metrics``.
 """
@@ -74,7 +77,9 @@ class VideoForecastingTask(BaseTask):
         data_range: value range of the frames for PSNR and SSIM (1.0 for frames in [0, 1]).
         horizon: test forecast length (default the data's ``T_out``); longer than the training
             horizon rolls the model out autoregressively.
-        clamp: clamp test predictions to ``[0, data_range]`` before the metrics.
+        clamp: clamp test predictions to ``[0, data_range]`` before the per-pixel metrics, SSIM and
+            PSNR (never before ``mse_per_frame_openstl``/``mae_per_frame_openstl``, which OpenSTL
+            computes on unclamped outputs).
     """
 
     def __init__(
@@ -105,6 +110,7 @@ class VideoForecastingTask(BaseTask):
         self.horizon = int(horizon or t_out)
         self.test_metrics = FrameForecastMetrics(self.horizon, data_range)
         self.copy_metrics = FrameForecastMetrics(self.horizon, data_range)
+        self.openstl_metrics = FrameForecastMetrics(self.horizon, data_range, ssim=False)  # unclamped
         self.extra_test_metrics: dict[str, float] = {}
 
     def configure_metrics(self) -> MetricCollection:
@@ -170,6 +176,7 @@ class VideoForecastingTask(BaseTask):
             raise ConfigError(f"task.horizon: {self.horizon} frames asked for but the data has t_out={y.shape[1]}")
         y = y[:, : self.horizon]
         pred = self.forecast(x, self.horizon)
+        self.openstl_metrics.update(pred, y)
         if self.hparams.clamp:
             pred = pred.clamp(0.0, self.hparams.data_range)
         self.test_metrics.update(pred, y)
@@ -179,8 +186,11 @@ class VideoForecastingTask(BaseTask):
     def on_test_epoch_end(self) -> None:
         model = {k: float(v) for k, v in self.test_metrics.compute().items()}
         copy = {k: float(v) for k, v in self.copy_metrics.compute().items()}
-        for k in ("mse", "mse_per_frame", "mae", "mae_per_frame", "ssim", "psnr"):
+        openstl = {k: float(v) for k, v in self.openstl_metrics.compute().items()}
+        for k in ("mse", "mae", "ssim", "psnr"):
             self.log(f"test/{k}", model[k])
+        for k in ("mse_per_frame_openstl", "mae_per_frame_openstl"):
+            self.log(f"test/{k}", openstl[k])
         extra = {f"test/{k}": v for k, v in model.items() if "@" in k}
         extra.update({f"test/{k}_copy_last": v for k, v in copy.items() if "@" not in k})
         extra.update({f"test/copy_last/{k}": v for k, v in copy.items() if "@" in k})
@@ -188,6 +198,7 @@ class VideoForecastingTask(BaseTask):
         self.extra_test_metrics = extra
         self.test_metrics.reset()
         self.copy_metrics.reset()
+        self.openstl_metrics.reset()
 
     def predict_step(self, batch: dict, batch_idx: int) -> dict:
         return {"pred": self.forecast(batch["x"]), "y": batch.get("y")}

@@ -24,6 +24,7 @@ import xarray as xr
 
 from signalkit.errors import ConfigError, InputError
 from signalkit.io import register_reader
+from signalkit.io.bids_sidecars import derivative_mask, inherited_sidecar
 from signalkit.io.fmri_preprocess import Cleaner, RegionAverager, epi_mask, iter_blocks, load_labels, mean_image
 from signalkit.io.identity import parse_identity
 from signalkit.recording import events_dataset, file_sha256, source_name
@@ -136,7 +137,7 @@ def _sidecar(path: Path, suffix: str, given: str | None) -> Path | None:
         p = path.with_name(f"{s}_{suffix}")
         if p.exists():
             return p
-    return None
+    return inherited_sidecar(path, suffix)  # BIDS inheritance (events.tsv shared across acq-)
 
 
 def read_events(path: Path) -> dict[str, xr.DataArray]:
@@ -226,8 +227,10 @@ def read_nifti(
     Args:
         path: ``.nii`` or ``.nii.gz`` file (a 3-D volume is one frame).
         tr: repetition time in seconds overriding the header's.
-        events: ``"auto"`` (``<stem>_events.tsv`` next to the run, BIDS layout), a path, or None.
-        preprocess: ``mask`` (None | ``"auto"`` | labels/mask NIfTI path), ``detrend`` (linear,
+        events: ``"auto"`` (``<stem>_events.tsv`` next to the run, else the BIDS-inherited
+            ``*_events.tsv``, e.g. one per run shared by its ``acq-`` variants), a path, or None.
+        preprocess: ``mask`` (None | ``"auto"`` | labels/mask NIfTI path | ``"label-<name>"``: the
+            matching ``derivatives/*/sub-*/*_label-<name>_mask.nii.gz`` of the BIDS dataset), ``detrend`` (linear,
             per voxel), ``standardize`` (z-score per voxel), ``confounds`` (None | ``"auto"`` |
             tsv path), ``confound_columns`` (None = every numeric column).
         atlas: labels NIfTI (resampled to the run's grid, nearest neighbour) -> region means.
@@ -250,6 +253,9 @@ def read_nifti(
     mask = None
     if pre["mask"] == "auto":
         mask = epi_mask(mean_image(raw, n_times, block))
+    elif isinstance(pre["mask"], str) and pre["mask"].startswith("label-"):
+        mask_path = derivative_mask(path, pre["mask"][len("label-"):])
+        mask = load_labels(str(mask_path), frame_shape, affine, what="mask") > 0
     elif pre["mask"]:
         mask = load_labels(str(pre["mask"]), frame_shape, affine, what="mask") > 0
     conf_path = _sidecar(path, "desc-confounds_timeseries.tsv", pre["confounds"])

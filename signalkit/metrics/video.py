@@ -3,12 +3,16 @@
 Tensors are ``(B, T, C, H, W)`` (predictions and targets on the same scale, usually [0, 1]).
 
 * ``mse`` / ``mae``: mean over every pixel (B, T, C, H, W).
-* ``mse_per_frame`` / ``mae_per_frame``: OpenSTL's convention, the error summed over the pixels
-  of a frame (C, H, W), then averaged over frames (B, T). ``mse_per_frame = mse * C * H * W``.
+* ``mse_per_frame_openstl`` / ``mae_per_frame_openstl``: OpenSTL's ``MSE``/``MAE``
+  (``np.mean((pred - true) ** 2, axis=(0, 1)).sum()`` on ``(B, T, C, H, W)``): the error summed over
+  the pixels of a frame (C, H, W), then averaged over frames (B, T); ``= mse * C * H * W``. OpenSTL
+  computes them on unclamped outputs: feed unclamped predictions to compare with its tables.
 * ``psnr``: ``10 log10(data_range^2 / mse_frame)`` per frame (``mse_frame`` the per-pixel MSE of
   that frame), then averaged over frames.
-* ``ssim``: Gaussian SSIM (11 x 11, sigma 1.5, K1 = 0.01, K2 = 0.03) per frame with an explicit
-  ``data_range`` (torchmetrics), averaged over frames.
+* ``ssim``: torchmetrics' Gaussian SSIM (11 x 11, sigma 1.5, K1 = 0.01, K2 = 0.03) per frame with an
+  explicit ``data_range``, averaged over frames. This is NOT OpenSTL's SSIM (scikit-image's
+  ``structural_similarity``, 7 x 7 uniform window, on the frame's channels): the two differ by
+  +5 % to -76 % on the same forecasts, so never put ``ssim`` beside OpenSTL's SSIM column.
 """
 
 from __future__ import annotations
@@ -69,7 +73,7 @@ def copy_last_frame(x: Tensor, horizon: int) -> Tensor:
 class FrameForecastMetrics(Metric):
     """Accumulates every frame metric over batches (sums, so DDP reduces exactly).
 
-    ``compute()`` returns ``mse, mae, mse_per_frame, mae_per_frame, psnr, ssim`` and the per-pixel
+    ``compute()`` returns ``mse, mae, mse_per_frame_openstl, mae_per_frame_openstl, psnr, ssim`` and the per-pixel
     MSE of each target frame ``mse@k`` (k = 1..T_out), as Python-friendly 0-d tensors.
     """
 
@@ -100,8 +104,8 @@ class FrameForecastMetrics(Metric):
     def compute(self) -> dict[str, Tensor]:
         n = self.frames.clamp_min(1)
         ppf = self.pixels_per_frame / n
-        out = {"mse": self.sq / n, "mae": self.ab / n, "mse_per_frame": self.sq / n * ppf,
-               "mae_per_frame": self.ab / n * ppf, "psnr": self.psnr / n}
+        out = {"mse": self.sq / n, "mae": self.ab / n, "mse_per_frame_openstl": self.sq / n * ppf,
+               "mae_per_frame_openstl": self.ab / n * ppf, "psnr": self.psnr / n}
         if self.with_ssim:
             out["ssim"] = self.ssim / n
         for k in range(self.horizon):

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from signalkit.tokenizers import field, frames, volume  # noqa: F401  (register)
+from signalkit.tokenizers import field, frames, volume, voxels  # noqa: F401  (register)
 from signalkit.tokenizers.registry import TOKENIZERS, create_tokenizer, register_tokenizer
 from signalkit.tokenizers.sensor import SensorTokenizer
 

@@ -36,9 +36,9 @@ def test_mse_conventions_hand_computed():
     m.update(p, y)
     out = m.compute()
     assert out["mse"].item() == pytest.approx(0.25)
-    assert out["mse_per_frame"].item() == pytest.approx(1.0)
+    assert out["mse_per_frame_openstl"].item() == pytest.approx(1.0)
     assert out["mae"].item() == pytest.approx((0.25 + 0.5) / 2)
-    assert out["mae_per_frame"].item() == pytest.approx((1.0 + 2.0) / 2)
+    assert out["mae_per_frame_openstl"].item() == pytest.approx((1.0 + 2.0) / 2)
     assert out["mse@1"].item() == pytest.approx(0.25) and out["mse@2"].item() == pytest.approx(0.25)
 
 

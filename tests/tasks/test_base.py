@@ -123,7 +123,8 @@ def test_decoding_metrics_do_not_leak_between_stages():
 @pytest.mark.parametrize("cls, cfg, extra", [
     (DecodingTask, lambda: _decoder(2), {"class_weights", "label_smoothing", "augment"}),
     (FMRIDecodingTask, lambda: model_config("fmri_decoder", num_classes=2), {"class_weights", "label_smoothing",
-                                                                             "augment", "fc_baseline"}),
+                                                                             "augment", "fc_baseline",
+                                                                             "linear_svm_baseline"}),
     (FMRIForecastingTask, lambda: model_config("fmri_forecaster", dim=16, depth=1), set()),
     (FMRIReconstructionTask, lambda: model_config("fmri_volume", dim=16, depth=1), {"mask_ratio"}),
 ])

@@ -1,0 +1,105 @@
+"""``experiment=fmri/haxby`` on a tiny seeded BIDS tree with a known answer (the real Haxby runs are
+measured by ``benchmarks/fmri.py --only haxby``: one fold trains for > 60 s on this machine).
+
+The synthetic tree mirrors Haxby's layout: runs ``sub-1_task-objects_acq-small_run-0N_bold.nii.gz``,
+events ``sub-1_task-objects_run-0N_events.tsv`` without ``acq-`` (inherited by the BIDS rule), and a
+brain mask under ``derivatives/masks/sub-1/sub-1_acq-small_label-brain_mask.nii.gz``. Each category
+adds its own seeded voxel pattern during its blocks, delayed by 2 volumes (the haemodynamic lag),
+on noise and a per-run offset (removed by the per-run z-score): the answer is known.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+TR = 2.5
+CLASSES = ["face", "house", "shoe"]
+SHAPE = (5, 4, 3)
+
+
+def write_bids(root: Path, n_runs: int = 4, seed: int = 0) -> Path:
+    import nibabel as nib
+
+    rng = np.random.default_rng(seed)
+    func = root / "sub-1" / "func"
+    func.mkdir(parents=True)
+    (root / "dataset_description.json").write_text(json.dumps({"Name": "synthetic", "BIDSVersion": "1.8.0"}))
+    mask = np.zeros(SHAPE, dtype=np.uint8)
+    mask[1:4, :, :] = 1
+    patterns = {c: rng.standard_normal(SHAPE) * mask for c in CLASSES}
+    affine = np.diag([3.0, 3.0, 3.0, 1.0])
+    n_block, gap = 6, 4  # volumes
+    for run in range(1, n_runs + 1):
+        order = [CLASSES[i] for i in rng.permutation(len(CLASSES))] * 2
+        n_t = gap + len(order) * (n_block + gap) + 4
+        data = rng.standard_normal((*SHAPE, n_t)) * 1.0 + 100.0 + 10.0 * run
+        rows = []
+        for b, cat in enumerate(order):
+            onset = gap + b * (n_block + gap)
+            data[..., onset + 2: onset + 2 + n_block] += 1.5 * patterns[cat][..., None]  # lag: 2 volumes
+            rows.append({"onset": onset * TR, "duration": n_block * TR, "trial_type": cat})
+        rows.append({"onset": 1.0, "duration": 1.0, "trial_type": "rest"})  # a label not decoded
+        img = nib.Nifti1Image(data.astype(np.float32), affine)
+        img.header.set_xyzt_units("mm", "sec")
+        img.header["pixdim"][4] = TR
+        nib.save(img, func / f"sub-1_task-objects_acq-small_run-{run:02d}_bold.nii.gz")
+        pd.DataFrame(rows).to_csv(func / f"sub-1_task-objects_run-{run:02d}_events.tsv", sep="\t", index=False)
+    masks = root / "derivatives" / "masks" / "sub-1"
+    masks.mkdir(parents=True)
+    (root / "derivatives" / "masks" / "dataset_description.json").write_text("{}")
+    nib.save(nib.Nifti1Image(mask, affine), masks / "sub-1_acq-small_label-brain_mask.nii.gz")
+    return root
+
+
+@pytest.fixture(scope="module")
+def bids(tmp_path_factory) -> Path:
+    return write_bids(tmp_path_factory.mktemp("bids") / "ds")
+
+
+def test_events_are_inherited_across_acq_and_masks_come_from_derivatives(bids):
+    from signalkit.io.bids_sidecars import derivative_mask, entities, inherited_sidecar
+    from signalkit.io.nifti import read_nifti
+
+    bold = bids / "sub-1" / "func" / "sub-1_task-objects_acq-small_run-02_bold.nii.gz"
+    assert entities(bold) == {"sub": "1", "task": "objects", "acq": "small", "run": "02"}
+    assert inherited_sidecar(bold, "events.tsv").name == "sub-1_task-objects_run-02_events.tsv"
+    assert derivative_mask(bold, "brain").name == "sub-1_acq-small_label-brain_mask.nii.gz"
+    rec = read_nifti(bold, preprocess={"mask": "label-brain"})
+    assert rec.attrs["events_file"].endswith("run-02_events.tsv")
+    assert list(rec["event_label"].values[:3]) == list(pd.read_csv(rec.attrs["events_file"], sep="\t")["trial_type"][:3])
+    assert rec["mask"].values.sum() == 3 * 4 * 3
+    assert float(np.abs(rec["signal"].values[:, 0]).max()) == 0.0  # outside the mask
+
+
+def test_a_missing_derivatives_mask_is_one_clear_error(bids):
+    from signalkit.errors import InputError
+    from signalkit.io.nifti import read_nifti
+
+    bold = bids / "sub-1" / "func" / "sub-1_task-objects_acq-small_run-01_bold.nii.gz"
+    with pytest.raises(InputError, match="label-vt"):
+        read_nifti(bold, preprocess={"mask": "label-vt"})
+
+
+@pytest.mark.slow
+def test_haxby_recipe_leave_one_run_out_with_the_svm_beside_it(bids, tmp_path):
+    from signalkit.store import ingest
+    from signalkit.training import train
+
+    store = str(tmp_path / "s.zarr")
+    runs = sorted(str(p) for p in (bids / "sub-1" / "func").glob("*_bold.nii.gz"))
+    ingest(runs, store, "fmri", {"preprocess": {"mask": "label-brain"}}, progress=False)
+    out = tmp_path / "run"
+    metrics = train(["experiment=fmri/haxby", f"data.store={store}", f"output_dir={out}",
+                     f"data.events=[{','.join(CLASSES)}]", "data.window_s=15", "data.tmin_s=5",
+                     "data.split.assign={test:[\"04\"],val:[\"03\"]}", "trainer.max_epochs=20", "task.lr=1e-2",
+                     "trainer.enable_progress_bar=false"])
+    saved = json.loads((out / "metrics.json").read_text())
+    for key in ("test/balanced_accuracy", "test/balanced_accuracy_linear_svm", "test/accuracy_linear_svm"):
+        assert key in saved, key
+    assert saved["test/balanced_accuracy_linear_svm"] >= 0.99  # 6 test blocks, strong patterns
+    assert metrics["test/balanced_accuracy"] >= 0.99, metrics
