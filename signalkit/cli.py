@@ -77,7 +77,9 @@ def _ingest(args: list[str]) -> int:
     reader_kwargs = to_plain(cfg.reader)
     reader_kwargs.pop("modality", None)
     files = expand_sources(source, modality)
-    ingest(files, store, modality, reader_kwargs, jobs=int(cfg.jobs), progress=bool(cfg.progress))
+    ingest(files, store, modality, reader_kwargs, jobs=int(cfg.jobs), progress=bool(cfg.progress),
+           cluster=str(cfg.cluster) if cfg.get("cluster") else None,
+           storage_options=to_plain(cfg.storage_options) if cfg.get("storage_options") else None)
     print(f"ingested {len(files)} file(s) into {store}")
     return 0
 
@@ -85,7 +87,7 @@ def _ingest(args: list[str]) -> int:
 def _prefix_reader(override: str) -> str:
     """``preprocess.l_freq=1`` -> ``reader.preprocess.l_freq=1`` (top-level keys stay)."""
     key = override.split("=", 1)[0].lstrip("+~")
-    if key.split(".")[0] in ("jobs", "progress", "source", "store", "reader", "hydra"):
+    if key.split(".")[0] in ("jobs", "progress", "cluster", "storage_options", "source", "store", "reader", "hydra"):
         return override
     return override.replace(key, f"reader.{key}", 1)
 
