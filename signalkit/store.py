@@ -256,10 +256,24 @@ def _swap_into_place(fs: fsspec.AbstractFileSystem, tmp_root: str, root: str) ->
     backup = f"{root.rstrip('/')}.old-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     had_old = fs.exists(root)
     if had_old:
-        fs.mv(root, backup, recursive=True)
-    fs.mv(tmp_root, root, recursive=True)
+        _move(fs, root, backup)
+    _move(fs, tmp_root, root)
     if had_old:
         fs.rm(backup, recursive=True)
+
+
+def _move(fs: fsspec.AbstractFileSystem, src: str, dst: str) -> None:
+    """Move a folder: a rename on local disks; on object storage (no rename, no real folders) a
+    copy of each object (listed explicitly, so that prefixes are never copied as keys), then a delete."""
+    protocols = fs.protocol if isinstance(fs.protocol, tuple) else (fs.protocol,)
+    if "file" in protocols or "local" in protocols:
+        fs.mv(src, dst, recursive=True)
+        return
+    fs.invalidate_cache()
+    files = fs.find(src)
+    fs.copy(files, [dst + f[len(src):] for f in files])
+    fs.rm(src, recursive=True)
+    fs.invalidate_cache()
 
 
 def _pid_alive(pid: int) -> bool:
