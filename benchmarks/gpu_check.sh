@@ -33,6 +33,7 @@ fi
 export PYTHONUNBUFFERED=1 PYTHONWARNINGS=ignore PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 if [ "$DRY" = 1 ]; then export TRITON_INTERPRET=1 CUDA_VISIBLE_DEVICES=""; fi
 BUDGET=${GPU_CHECK_BUDGET_S:-470}  # the whole check ends within 8 minutes, start-up included
+[ "$DRY" = 1 ] && BUDGET=${GPU_CHECK_BUDGET_S:-1500}  # the dry run is bound by the CPU, not by a lease
 T0=$(date +%s)
 SUMMARY=$DEST/summary.md
 FAILED=0
@@ -87,9 +88,10 @@ except ImportError:
 EOF
 } > "$DEST/env.md" 2> "$DEST/env.err"
 if ! "$PY" -c "import signalkit.kernels, signalkit.models" 2>/dev/null; then
-  if [ -d .whl ] && ls .whl/*.whl >/dev/null 2>&1; then
-    "$PY" -m pip install -q --no-index --no-deps --no-compile --target /tmp/gpu_check_site .whl/*.whl \
-      >> "$DEST/env.err" 2>&1 && export PYTHONPATH="$PYTHONPATH:/tmp/gpu_check_site"
+  pkgs=$(ls .whl/*.whl .whl/*.tar.gz 2>/dev/null)
+  if [ -n "$pkgs" ]; then  # wheels (and sdists such as antlr4-python3-runtime's) carried to a machine without an index
+    "$PY" -m pip install -q --no-index --no-deps --no-build-isolation --no-compile --target /tmp/gpu_check_site \
+      $pkgs >> "$DEST/env.err" 2>&1 && export PYTHONPATH="$PYTHONPATH:/tmp/gpu_check_site"
   fi
   "$PY" -m pip install -q --no-deps --no-build-isolation -e . >> "$DEST/env.err" 2>&1 \
     || echo "signalkit: pip install -e . failed (see env.err)" >> "$DEST/env.md"
@@ -100,9 +102,9 @@ echo "| env | $(grep -q 'signalkit importable' "$DEST/env.md" && echo ok || echo
 
 # --- the steps
 if [ "$DRY" = 1 ]; then
-  step pytest 120 "$PY" -m pytest -q -m gpu -p no:cacheprovider tests/kernels
-  step kernels 120 "$PY" benchmarks/kernels.py --dry-run
-  step steps 120 "$PY" -m benchmarks.gpu_steps --dry-run --json "$DEST/steps.json"
+  step pytest 400 "$PY" -m pytest -q -m gpu -p no:cacheprovider tests/kernels
+  step kernels 400 "$PY" benchmarks/kernels.py --dry-run --fwd-only
+  step steps 400 "$PY" -m benchmarks.gpu_steps --dry-run --json "$DEST/steps.json"
 else
   step pytest 150 "$PY" -m pytest -q -m gpu -p no:cacheprovider -x tests/kernels
   step kernels 170 "$PY" benchmarks/kernels.py --dtype bfloat16

@@ -73,7 +73,7 @@ def _weather(dev: torch.device, s: dict) -> tuple[torch.nn.Module, dict, Callabl
     batch = {"x": torch.randn(s["B"], 2, s["V"], s["H"], s["W"], generator=g),
              "lat": torch.linspace(-87.2, 87.2, s["H"]), "lon": torch.linspace(0, 354.4, s["W"]),
              "mask": torch.zeros(s["H"], s["W"], dtype=torch.bool),
-             "time": torch.tensor([0.0, 6.0], dtype=torch.float64),
+             "time": 6.0 * torch.arange(s["B"], dtype=torch.float64),  # init time of each sample, hours
              "y": torch.randn(s["B"], s["V"], s["H"], s["W"], generator=g)}
     return model, batch, lambda out, b: F.mse_loss(out.float(), b["y"])
 

@@ -63,13 +63,13 @@ def torchrun_node(port: int, script: Path, args: list[str], nnodes: int = 2, npr
 
 
 @pytest.mark.slow  # 4 processes x (torch + lightning + mne imports) + gloo on 2 cores: ~2 min
-def test_two_nodes_two_processes_each(small_store, tmp_path):
+def test_two_nodes_two_processes_each(mi_store, tmp_path):
     script = tmp_path / "run.py"
     script.write_text(_SCRIPT)
     rec = tmp_path / "seen"
     rec.mkdir()
     run = tmp_path / "run"
-    overrides = [o for o in tiny_overrides(small_store, run, epochs=1) if "limit_" not in o]
+    overrides = [o for o in tiny_overrides(mi_store, run, epochs=1) if "limit_" not in o]
     args = [str(rec), "train", "trainer=ddp_multinode", *overrides, "trainer.accelerator=cpu",
             "trainer.devices=2", "trainer.num_nodes=2", "trainer.precision=32-true"]
     port = _free_port()
@@ -98,7 +98,7 @@ def test_two_nodes_two_processes_each(small_store, tmp_path):
         assert one[k] == pytest.approx(ranks[0]["val"][k], rel=1e-5, abs=1e-6), k
 
 
-def test_multinode_config_under_torchrun_environment(small_store, tmp_path, monkeypatch):
+def test_multinode_config_under_torchrun_environment(mi_store, tmp_path, monkeypatch):
     """Fast variant: the trainer built from ``trainer=ddp_multinode`` in the environment torchrun gives
     rank 3 of 2 x 2 (no processes launched) has the right world, node and ranks."""
     from signalkit.config import compose
@@ -108,7 +108,7 @@ def test_multinode_config_under_torchrun_environment(small_store, tmp_path, monk
            "LOCAL_WORLD_SIZE": "2", "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(_free_port())}
     for k, v in env.items():
         monkeypatch.setenv(k, v)
-    cfg = compose("train", [*tiny_overrides(small_store, tmp_path / "run"), "trainer=ddp_multinode",
+    cfg = compose("train", [*tiny_overrides(mi_store, tmp_path / "run"), "trainer=ddp_multinode",
                             "trainer.accelerator=cpu", "trainer.devices=2", "trainer.num_nodes=2",
                             "trainer.precision=32-true"])
     trainer = _trainer(cfg, tmp_path / "run", [], [])
