@@ -46,8 +46,12 @@ def connect(cluster: str, jobs: int = 1) -> tuple[Any, Callable[[], None]]:
     """
     distributed = _distributed()
     if cluster == "local":
-        local = distributed.LocalCluster(n_workers=max(1, int(jobs)), threads_per_worker=1, processes=True,
-                                         dashboard_address=None, silence_logs=40)
+        import dask
+
+        # no statistical profiler on the workers (it samples every thread each 10 ms: CPU the readers need)
+        with dask.config.set({"distributed.worker.profile.enabled": False}):
+            local = distributed.LocalCluster(n_workers=max(1, int(jobs)), threads_per_worker=1, processes=True,
+                                             dashboard_address=None, silence_logs=40)
         client = distributed.Client(local)
 
         def close() -> None:
