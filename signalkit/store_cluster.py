@@ -24,6 +24,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import dask
 import fsspec
 
 from signalkit.errors import ConfigError, StoreError
@@ -46,8 +47,6 @@ def connect(cluster: str, jobs: int = 1) -> tuple[Any, Callable[[], None]]:
     """
     distributed = _distributed()
     if cluster == "local":
-        import dask
-
         # no statistical profiler on the workers (it samples every thread each 10 ms: CPU the readers need)
         with dask.config.set({"distributed.worker.profile.enabled": False}):
             local = distributed.LocalCluster(n_workers=max(1, int(jobs)), threads_per_worker=1, processes=True,
@@ -59,8 +58,6 @@ def connect(cluster: str, jobs: int = 1) -> tuple[Any, Callable[[], None]]:
             local.close()
 
         return client, close
-    import dask
-
     try:  # connect timeout: distributed.comm.timeouts.connect (30 s by default)
         client = distributed.Client(cluster, timeout=dask.config.get("distributed.comm.timeouts.connect"))
     except (OSError, TimeoutError, ValueError) as err:
