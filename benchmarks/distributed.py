@@ -45,7 +45,7 @@ READS_PER_SOURCE = 3  # the client's sha256, the worker's sha256 (reader provena
 
 
 def make_files(out: Path, n_files: int, montage: str, trials: int) -> list[str]:
-    from signalkit.demo import make_motor_imagery
+    from signalkit.synthetic.eeg import make_motor_imagery
     from signalkit.io import expand_sources
 
     if out.exists():

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from collections import Counter
@@ -14,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.reliability.training_utils import tiny_overrides
+from tests.support import free_port, tiny_overrides
 
 _SCRIPT = '''
 import json, os, sys
@@ -44,12 +43,6 @@ sys.exit(main(sys.argv[2:]))
 '''
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _env() -> dict:
     return {**os.environ, "OMP_NUM_THREADS": "1", "GLOO_SOCKET_IFNAME": "lo", "PYTHONWARNINGS": "ignore",
             "TORCHELASTIC_ERROR_FILE": os.devnull}
@@ -72,7 +65,7 @@ def test_two_nodes_two_processes_each(mi_store, tmp_path):
     overrides = [o for o in tiny_overrides(mi_store, run, epochs=1) if "limit_" not in o]
     args = [str(rec), "train", "trainer=ddp_multinode", *overrides, "trainer.accelerator=cpu",
             "trainer.devices=2", "trainer.num_nodes=2", "trainer.precision=32-true"]
-    port = _free_port()
+    port = free_port()
     nodes = [subprocess.Popen(torchrun_node(port, script, args), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                               text=True, env=_env(), cwd=tmp_path) for _ in range(2)]
     outs = [n.communicate(timeout=600)[0] for n in nodes]
@@ -105,7 +98,7 @@ def test_multinode_config_under_torchrun_environment(mi_store, tmp_path, monkeyp
     from signalkit.training import _trainer
 
     env = {"TORCHELASTIC_RUN_ID": "x", "WORLD_SIZE": "4", "RANK": "3", "LOCAL_RANK": "1", "GROUP_RANK": "1",
-           "LOCAL_WORLD_SIZE": "2", "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(_free_port())}
+           "LOCAL_WORLD_SIZE": "2", "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(free_port())}
     for k, v in env.items():
         monkeypatch.setenv(k, v)
     cfg = compose("train", [*tiny_overrides(mi_store, tmp_path / "run"), "trainer=ddp_multinode",

@@ -17,8 +17,7 @@ distributed = pytest.importorskip("distributed")
 from signalkit.errors import StoreError  # noqa: E402
 from signalkit.io import expand_sources  # noqa: E402
 from signalkit.store import ingest, open_store  # noqa: E402
-from tests.reliability.conftest import same_snapshot, store_snapshot  # noqa: E402
-from tests.store.cluster_utils import install_slow_reader  # noqa: E402
+from tests.support import install_slow_reader, same_snapshot, store_snapshot  # noqa: E402
 
 
 def _first_chunk_written(store: Path, timeout: float = 120.0) -> bool:

@@ -12,7 +12,7 @@ from signalkit.cli import main  # noqa: E402
 from signalkit.errors import ConfigError, InputError  # noqa: E402
 from signalkit.io import expand_sources  # noqa: E402
 from signalkit.store import ingest, open_store  # noqa: E402
-from tests.store.cluster_utils import store_files  # noqa: E402
+from tests.support import store_files  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -13,8 +13,7 @@ pytest.importorskip("moto")
 
 from signalkit.io import expand_sources  # noqa: E402
 from signalkit.store import ingest, open_store  # noqa: E402
-from tests.reliability.conftest import same_snapshot, store_snapshot  # noqa: E402
-from tests.store.s3_server import make_bucket, s3_endpoint  # noqa: E402
+from tests.support import make_bucket, s3_endpoint, same_snapshot, store_snapshot  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +100,7 @@ def test_training_reads_with_two_loader_workers(local_eeg, bucket):
 @pytest.mark.slow
 def test_train_from_s3_with_loader_workers(local_eeg, bucket, tmp_path):
     from signalkit.training import train
-    from tests.reliability.training_utils import tiny_overrides
+    from tests.support import tiny_overrides
 
     url = f"s3://{bucket}/mi.zarr"
     sources = [open_store(local_eeg).provenance(r)["source"] for r in open_store(local_eeg)]
@@ -117,7 +116,7 @@ def test_predict_from_s3_equals_local(bucket, tmp_path):
 
     from signalkit.predict import predict
     from signalkit.training import train
-    from tests.weather.conftest import advecting_field, write_netcdf
+    from signalkit.synthetic.weather import advecting_field, write_netcdf
 
     values = advecting_field()
     nc = write_netcdf(tmp_path / "wx.nc", values, descending=True)
