@@ -104,7 +104,14 @@ def test_multinode_config_under_torchrun_environment(mi_store, tmp_path, monkeyp
     cfg = compose("train", [*tiny_overrides(mi_store, tmp_path / "run"), "trainer=ddp_multinode",
                             "trainer.accelerator=cpu", "trainer.devices=2", "trainer.num_nodes=2",
                             "trainer.precision=32-true"])
-    trainer = _trainer(cfg, tmp_path / "run", [], [])
+    from lightning.fabric.utilities import rank_zero as fabric_rank_zero
+    from lightning_utilities.core import rank_zero as utils_rank_zero
+
+    saved = fabric_rank_zero.rank_zero_only.rank, utils_rank_zero.rank_zero_only.rank
+    try:  # the DDP strategy sets the process-wide rank_zero_only.rank (3 here): restored for later tests
+        trainer = _trainer(cfg, tmp_path / "run", [], [])
+    finally:
+        fabric_rank_zero.rank_zero_only.rank, utils_rank_zero.rank_zero_only.rank = saved
     assert type(trainer.strategy.cluster_environment).__name__ == "TorchElasticEnvironment"
     assert (trainer.world_size, trainer.num_nodes, trainer.node_rank, trainer.global_rank, trainer.local_rank) \
         == (4, 2, 1, 3, 1)
