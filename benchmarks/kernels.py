@@ -15,6 +15,8 @@ fields: 128x128..512x512) it times, with ``triton.testing.do_bench`` (median ms)
   divided by the measured device-to-device copy bandwidth,
 
 and prints a markdown table with the ratios. Needs CUDA; without it, it says so and exits with 1.
+``--dry-run`` runs every case once on the CPU at tiny sizes (Triton under ``TRITON_INTERPRET=1``,
+set before torch is imported), timing with ``perf_counter``: it checks the code path, not speed.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ import torch
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 SCAN_TORCH_MAX_L = 4096  # the sequential reference scan is a Python loop: skip it beyond this
+DEVICE = "cuda"  # "cpu" in --dry-run
+TINY = False  # --dry-run: one tiny shape per case family
 
 
 @dataclass
@@ -45,10 +49,20 @@ def copy_bandwidth(nbytes: int = 1 << 30) -> float:
     """Device-to-device copy bandwidth in bytes/s (read + write counted)."""
     from triton.testing import do_bench
 
-    src = torch.empty(nbytes, dtype=torch.uint8, device="cuda")
+    src = torch.empty(nbytes, dtype=torch.uint8, device=DEVICE)
     dst = torch.empty_like(src)
     ms = do_bench(lambda: dst.copy_(src))
     return 2 * nbytes / (ms * 1e-3)
+
+
+def _cpu_copy_bandwidth(nbytes: int = 1 << 24) -> float:
+    import time
+
+    src = torch.empty(nbytes, dtype=torch.uint8)
+    dst = torch.empty_like(src)
+    t = time.perf_counter()
+    dst.copy_(src)
+    return 2 * nbytes / max(time.perf_counter() - t, 1e-9)
 
 
 def _req(t: torch.Tensor) -> torch.Tensor:
@@ -64,10 +78,12 @@ def dwconv_cases(dtype: torch.dtype, quick: bool) -> list[Case]:
     shapes = [((b, c, l), -1, 63) for b, c, l in eeg]
     fields = [(4, 64, 128, 128)] if quick else [(4, 64, 128, 128), (4, 64, 512, 512)]
     shapes += [(f, ax, 31) for f in fields for ax in (2, 3)]
+    if TINY:
+        shapes = [((2, 4, 96), -1, 15), ((1, 4, 8, 12), 2, 5)]
     for shape, axis, K in shapes:
-        x = _req(torch.randn(shape, device="cuda", dtype=dtype))
-        w = _req(torch.randn(shape[1], K, device="cuda", dtype=dtype) / K)
-        b = _req(torch.randn(shape[1], device="cuda", dtype=dtype))
+        x = _req(torch.randn(shape, device=DEVICE, dtype=dtype))
+        w = _req(torch.randn(shape[1], K, device=DEVICE, dtype=dtype) / K)
+        b = _req(torch.randn(shape[1], device=DEVICE, dtype=dtype))
         n = x.numel() * es
 
         def make(backend, x=x, w=w, b=b, axis=axis):
@@ -83,11 +99,11 @@ def fftconv_cases(dtype: torch.dtype, quick: bool) -> list[Case]:
     es = torch.tensor([], dtype=dtype).element_size()
     cases = []
     sizes = [(8, 64, 1024), (8, 256, 16384)] if quick else [(8, 64, 1024), (8, 64, 16384), (8, 256, 16384), (8, 256, 65536)]
-    for B, C, L in sizes:
-        u = _req(torch.randn(B, C, L, device="cuda", dtype=dtype))
-        k = _req(torch.randn(C, L, device="cuda") / L**0.5)
-        D = _req(torch.randn(C, device="cuda"))
-        gate = _req(torch.randn(B, C, L, device="cuda", dtype=dtype))
+    for B, C, L in ([(2, 4, 64)] if TINY else sizes):
+        u = _req(torch.randn(B, C, L, device=DEVICE, dtype=dtype))
+        k = _req(torch.randn(C, L, device=DEVICE) / L**0.5)
+        D = _req(torch.randn(C, device=DEVICE))
+        gate = _req(torch.randn(B, C, L, device=DEVICE, dtype=dtype))
         n = u.numel() * es
 
         def make(backend, u=u, k=k, D=D, gate=gate):
@@ -106,15 +122,15 @@ def scan_cases(dtype: torch.dtype, quick: bool) -> list[Case]:
     sizes = [(8, 256, 16, 1024), (8, 256, 16, 16384)] if quick else [
         (8, 64, 16, 1024), (8, 256, 16, 1024), (8, 256, 16, 16384), (8, 256, 16, 65536),
     ]
-    for Bt, Dm, N, L in sizes:
-        u = _req(torch.randn(Bt, Dm, L, device="cuda", dtype=dtype))
-        delta = _req(torch.randn(Bt, Dm, L, device="cuda", dtype=dtype))
-        A = _req(-torch.rand(Dm, N, device="cuda") - 0.5)
-        Bm = _req(torch.randn(Bt, N, L, device="cuda", dtype=dtype))
-        Cm = _req(torch.randn(Bt, N, L, device="cuda", dtype=dtype))
-        D = _req(torch.randn(Dm, device="cuda"))
-        z = _req(torch.randn(Bt, Dm, L, device="cuda", dtype=dtype))
-        dbias = _req(torch.randn(Dm, device="cuda"))
+    for Bt, Dm, N, L in ([(1, 4, 4, 32)] if TINY else sizes):
+        u = _req(torch.randn(Bt, Dm, L, device=DEVICE, dtype=dtype))
+        delta = _req(torch.randn(Bt, Dm, L, device=DEVICE, dtype=dtype))
+        A = _req(-torch.rand(Dm, N, device=DEVICE) - 0.5)
+        Bm = _req(torch.randn(Bt, N, L, device=DEVICE, dtype=dtype))
+        Cm = _req(torch.randn(Bt, N, L, device=DEVICE, dtype=dtype))
+        D = _req(torch.randn(Dm, device=DEVICE))
+        z = _req(torch.randn(Bt, Dm, L, device=DEVICE, dtype=dtype))
+        dbias = _req(torch.randn(Dm, device=DEVICE))
         n, nbc = u.numel() * es, Bm.numel() * es
 
         def make(backend, a=(u, delta, A, Bm, Cm, D, z, dbias)):
@@ -136,11 +152,13 @@ def afno_cases(dtype: torch.dtype, quick: bool) -> list[Case]:
     cases = []
     sizes = [(4, 128, 128)] if quick else [(4, 128, 128), (4, 256, 256), (4, 512, 512)]
     C, nb = 256, 8
+    if TINY:
+        sizes, C, nb = [(1, 8, 8)], 16, 2
     bs = C // nb
     for B, H, W in sizes:
-        xf = _req(torch.randn(B, H, W // 2 + 1, C, device="cuda", dtype=torch.complex64).to(cdtype))
+        xf = _req(torch.randn(B, H, W // 2 + 1, C, device=DEVICE, dtype=torch.complex64).to(cdtype))
         ws = [
-            _req(0.1 * torch.randn(s, device="cuda"))
+            _req(0.1 * torch.randn(s, device=DEVICE))
             for s in ((2, nb, bs, bs), (2, nb, bs), (2, nb, bs, bs), (2, nb, bs))
         ]
         n = xf.numel() * es
@@ -163,8 +181,20 @@ def _fwd_bwd(fn: Callable[[], torch.Tensor], params: list[torch.Tensor]) -> Call
     return run
 
 
+def _once(fn: Callable[[], object]) -> float:
+    """Milliseconds of one call (the dry run's stand-in for do_bench)."""
+    import time
+
+    t = time.perf_counter()
+    fn()
+    return (time.perf_counter() - t) * 1e3
+
+
 def bench(cases: list[Case], bw: float, passes: tuple[str, ...]) -> list[list[str]]:
-    from triton.testing import do_bench
+    if DEVICE == "cuda":
+        from triton.testing import do_bench
+    else:
+        do_bench = _once
 
     rows = []
     for case in cases:
@@ -186,6 +216,9 @@ def bench(cases: list[Case], bw: float, passes: tuple[str, ...]) -> list[list[st
                     except torch.cuda.OutOfMemoryError:
                         times[be] = float("nan")
                         torch.cuda.empty_cache()
+                    except Exception as err:  # noqa: BLE001 - one backend failing is a row, not the end
+                        print(f"{case.op} {case.shape} {p} {be}: {type(err).__name__}: {err}", file=sys.stderr)
+                        times[be] = float("nan")
             t, tr = times["torch"], times["triton"]
             rows.append([
                 case.op, case.shape, p, f"{t:.3f}", f"{tr:.3f}", f"{t / tr:.2f}x",
@@ -208,8 +241,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ops", default="dwconv,fftconv,selective_scan,afno_mlp")
     parser.add_argument("--quick", action="store_true", help="fewer, smaller sizes")
     parser.add_argument("--fwd-only", action="store_true")
+    parser.add_argument("--dry-run", action="store_true", help="CPU, tiny sizes, one call each (checks the path)")
     args = parser.parse_args(argv)
-    if not torch.cuda.is_available():
+    global DEVICE, TINY
+    if args.dry_run:
+        DEVICE, TINY = "cpu", True
+        if args.dtype != "float32":
+            args.dtype = "float32"  # the Triton interpreter runs float32 only
+    elif not torch.cuda.is_available():
         print(
             "benchmarks/kernels.py needs a CUDA GPU (torch.cuda.is_available() is False); "
             "nothing was measured.",
@@ -221,14 +260,15 @@ def main(argv: list[str] | None = None) -> int:
     unknown = set(args.ops.split(",")) - set(builders)
     if unknown:
         parser.error(f"unknown ops {sorted(unknown)}; choose from {sorted(builders)}")
-    bw = copy_bandwidth()
+    bw = copy_bandwidth() if DEVICE == "cuda" else _cpu_copy_bandwidth()
     passes = ("fwd",) if args.fwd_only else ("fwd", "fwd+bwd")
     rows = []
     for op in args.ops.split(","):
         rows += bench(builders[op](dtype, args.quick), bw, passes)
         torch.cuda.empty_cache()
+    name = torch.cuda.get_device_name() if DEVICE == "cuda" else "CPU dry run (tiny sizes, one call; not a measurement)"
     header = (
-        f"{torch.cuda.get_device_name()}, {args.dtype}, torch {torch.__version__}, "
+        f"{name}, {args.dtype}, torch {torch.__version__}, "
         f"copy bandwidth {bw / 1e9:.0f} GB/s; median ms of triton.testing.do_bench"
     )
     print(markdown(rows, header))

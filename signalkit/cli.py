@@ -78,7 +78,9 @@ def _ingest(args: list[str]) -> int:
     reader_kwargs.pop("modality", None)
     filters = {k: reader_kwargs.get(k) for k in ("subjects", "tasks") if reader_kwargs.get(k)}
     files = expand_sources(source, modality, **filters)
-    ingest(files, store, modality, reader_kwargs, jobs=int(cfg.jobs), progress=bool(cfg.progress))
+    ingest(files, store, modality, reader_kwargs, jobs=int(cfg.jobs), progress=bool(cfg.progress),
+           cluster=str(cfg.cluster) if cfg.get("cluster") else None,
+           storage_options=to_plain(cfg.storage_options) if cfg.get("storage_options") else None)
     print(f"ingested {len(files)} file(s) into {store}")
     return 0
 
@@ -86,7 +88,7 @@ def _ingest(args: list[str]) -> int:
 def _prefix_reader(override: str) -> str:
     """``preprocess.l_freq=1`` -> ``reader.preprocess.l_freq=1`` (top-level keys stay)."""
     key = override.split("=", 1)[0].lstrip("+~")
-    if key.split(".")[0] in ("jobs", "progress", "source", "store", "reader", "hydra"):
+    if key.split(".")[0] in ("jobs", "progress", "cluster", "storage_options", "source", "store", "reader", "hydra"):
         return override
     return override.replace(key, f"reader.{key}", 1)
 

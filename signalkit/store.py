@@ -182,6 +182,8 @@ def ingest(
     reader_kwargs: Mapping[str, Any] | None = None,
     jobs: int = 1,
     progress: bool = True,
+    cluster: str | None = None,
+    storage_options: Mapping[str, Any] | None = None,
 ) -> str:
     """Ingest source files into one store, atomically; return the store path.
 
@@ -191,8 +193,13 @@ def ingest(
         store: destination path or fsspec URL (``s3://bucket/x.zarr``, ``memory://x.zarr``).
         modality: registered reader name (``eeg``, ``meg``, ``ieeg``, ...).
         reader_kwargs: the reader's config (preprocessing, montage, ...); part of the config hash.
-        jobs: parallel worker processes (1 = in-process).
+        jobs: parallel worker processes (1 = in-process); with ``cluster="local"``, the Dask workers.
+        cluster: a Dask scheduler address, or ``"local"`` for a LocalCluster: the recordings are read
+            and written on its workers (see :mod:`signalkit.store_cluster`); None = ``jobs`` processes.
+        storage_options: fsspec options of the store's protocol (``endpoint_url``, ``key``, ...), see
+            :func:`use_storage_options`; without them the usual environment variables apply.
     """
+    use_storage_options(store, storage_options)
     reader_kwargs = dict(reader_kwargs or {})
     chash = config_hash(modality, reader_kwargs)
     fs, root = _fs(store)
@@ -222,7 +229,7 @@ def ingest(
                 recordings[rid] = prev[1]
             else:
                 todo.append((str(path), modality, reader_kwargs, tmp, rid, sha))
-        for rid, prov in _run(todo, jobs, progress):
+        for rid, prov in _run(todo, jobs, progress, cluster):
             recordings[rid] = prov
         attrs = {
             "schema_version": SCHEMA_VERSION, "signalkit_version": __version__,
@@ -239,9 +246,14 @@ def ingest(
     return str(store)
 
 
-def _run(todo: list, jobs: int, progress: bool) -> Iterator[tuple[str, dict]]:
+def _run(todo: list, jobs: int, progress: bool, cluster: str | None = None) -> Iterator[tuple[str, dict]]:
     from tqdm.auto import tqdm
 
+    if cluster:
+        from signalkit.store_cluster import run_on_cluster
+
+        yield from run_on_cluster(todo, cluster, jobs, progress, _read_and_write)
+        return
     # disable=None: no bar when stderr is not a terminal (logs, CI), and none left behind
     with tqdm(total=len(todo), desc="ingest", unit="file", leave=False,
               disable=None if (progress and todo) else True) as bar:
@@ -269,10 +281,24 @@ def _swap_into_place(fs: fsspec.AbstractFileSystem, tmp_root: str, root: str) ->
     backup = f"{root.rstrip('/')}.old-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     had_old = fs.exists(root)
     if had_old:
-        fs.mv(root, backup, recursive=True)
-    fs.mv(tmp_root, root, recursive=True)
+        _move(fs, root, backup)
+    _move(fs, tmp_root, root)
     if had_old:
         fs.rm(backup, recursive=True)
+
+
+def _move(fs: fsspec.AbstractFileSystem, src: str, dst: str) -> None:
+    """Move a folder: a rename on local disks; on object storage (no rename, no real folders) a
+    copy of each object (listed explicitly, so that prefixes are never copied as keys), then a delete."""
+    protocols = fs.protocol if isinstance(fs.protocol, tuple) else (fs.protocol,)
+    if "file" in protocols or "local" in protocols:
+        fs.mv(src, dst, recursive=True)
+        return
+    fs.invalidate_cache()
+    files = fs.find(src)
+    fs.copy(files, [dst + f[len(src):] for f in files])
+    fs.rm(src, recursive=True)
+    fs.invalidate_cache()
 
 
 def _pid_alive(pid: int) -> bool:
@@ -440,11 +466,27 @@ class Store(Mapping[str, xr.Dataset]):
         return f"Store({self.path!r}, modality={self.modality!r}, recordings={len(self)})"
 
 
-def open_store(path: str | os.PathLike) -> Store:
+def use_storage_options(url: str | os.PathLike, storage_options: Mapping[str, Any] | None) -> None:
+    """Make ``storage_options`` the fsspec defaults of ``url``'s protocol in this process.
+
+    They then apply to every later access of that protocol (zarr, xarray, copies, DataLoader workers
+    forked from here): e.g. ``{"endpoint_url": "http://minio:9000"}`` for ``s3://``. Without them,
+    s3fs takes credentials and endpoint from the usual variables (``AWS_ACCESS_KEY_ID``,
+    ``AWS_SECRET_ACCESS_KEY``, ``AWS_ENDPOINT_URL``, ``AWS_PROFILE``) or ``FSSPEC_S3_<OPTION>``.
+    """
+    if not storage_options or "://" not in str(url):
+        return
+    protocol = str(url).split("://", 1)[0]
+    fsspec.config.conf.setdefault(protocol, {}).update(dict(storage_options))
+
+
+def open_store(path: str | os.PathLike, storage_options: Mapping[str, Any] | None = None) -> Store:
     """Open a store written by :func:`ingest`; a mapping from recording id to a lazy Dataset.
 
-    Raises :class:`StoreError` when the path holds no store or one of another schema version.
+    ``storage_options``: see :func:`use_storage_options`. Raises :class:`StoreError` when the path
+    holds no store or one of another schema version.
     """
+    use_storage_options(path, storage_options)
     path = str(path)
     fs, root = _fs(path)
     if not fs.exists(root):
@@ -469,5 +511,6 @@ def open_store(path: str | os.PathLike) -> Store:
     return Store(path, attrs)
 
 
-__all__ = ["SCHEMA_VERSION", "Store", "config_hash", "ingest", "naming_damage", "open_store", "verify_store",
+__all__ = ["SCHEMA_VERSION", "Store", "config_hash", "ingest", "naming_damage", "open_store", "use_storage_options",
+           "verify_store",
            "write_recording"]

@@ -6,6 +6,14 @@ conftest files (``tests/conftest.py`` registers the modality fixture modules in 
 
 from __future__ import annotations
 
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -202,3 +210,109 @@ def tiny_video_config(backbone: dict, causal: bool = False, t_in: int | None = 4
     return {"name": "t", "dim": 8, "causal": causal,
             "tokenizer": {"name": "frames", "in_channels": 1, "hidden": 8, "downsample": 2, "stem": stem},
             "backbone": backbone, "head": {"name": "frames", "t_in": t_in, "t_out": t_out}}
+
+
+# --- Dask-cluster ingest: byte-level store comparison, a slow reader for the worker-kill test --------
+
+def store_files(path: str | Path) -> dict[str, bytes]:
+    """Every file of a local store, by path relative to the store: bytes compared bit for bit."""
+    root = Path(path)
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def _sleepy(block: np.ndarray, delay: float) -> np.ndarray:
+    time.sleep(delay)
+    return block
+
+
+def read_slow_eeg(path, delay: float = 0.6, block: int = 512, **kwargs):
+    """The EEG reader, but the signal comes back as a dask array whose blocks take ``delay`` s each:
+    :func:`signalkit.store.write_recording` then writes the group chunk by chunk over seconds."""
+    import dask.array as da
+
+    from signalkit.io.mne_reader import read_sensor
+
+    rec = read_sensor(path, modality="eeg", **kwargs)
+    sig = rec["signal"]
+    lazy = da.from_array(sig.values, chunks=(sig.shape[0], block)).map_blocks(_sleepy, delay, dtype=sig.dtype)
+    rec["signal"] = (sig.dims, lazy)
+    return rec
+
+
+def install_slow_reader(delay: float = 0.6, block: int = 512) -> int:
+    """Run on a worker (``client.run``): make its ``eeg`` reader slow; return the worker's pid."""
+    from functools import partial
+
+    from signalkit.io import reader_extensions, register_reader
+
+    exts = reader_extensions("eeg")  # loads the built-in readers first, so they do not override ours
+    register_reader("eeg", partial(read_slow_eeg, delay=delay, block=block), exts)
+    return os.getpid()
+
+
+def worker_pids(client) -> dict[str, int]:
+    return client.run(os.getpid)
+
+
+# --- an S3 endpoint on 127.0.0.1: moto's server mode (python -m moto.server) in a process of its own,
+# as s3fs's own test suite runs it; endpoint, credentials and region from the usual variables ------
+
+ENV = {"AWS_ACCESS_KEY_ID": "signalkit-test", "AWS_SECRET_ACCESS_KEY": "signalkit-test-secret",
+       "AWS_DEFAULT_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true", "NO_PROXY": "127.0.0.1,localhost",
+       "no_proxy": "127.0.0.1,localhost"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_until_up(port: int, proc: subprocess.Popen, timeout: float = 60.0) -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if proc.poll() is not None:
+            raise RuntimeError(f"moto server exited with {proc.returncode}")
+        try:
+            opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never through a proxy
+            opener.open(f"http://127.0.0.1:{port}/moto-api/", timeout=2)
+            return
+        except OSError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError("moto server did not start")
+
+
+@contextlib.contextmanager
+def s3_endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Start moto's S3 server on 127.0.0.1, point ``AWS_ENDPOINT_URL`` and the test credentials at it;
+    yield the endpoint URL. fsspec's cached S3 filesystems are dropped before and after."""
+    pytest.importorskip("s3fs")
+    pytest.importorskip("moto.server")
+    import s3fs
+
+    port = free_port()
+    # a process of its own (as s3fs's tests run moto_server): the test process and its DataLoader
+    # workers do not share a GIL with the server
+    server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _wait_until_up(port, server)
+    endpoint = f"http://127.0.0.1:{port}"
+    for k, v in ENV.items():
+        monkeypatch.setenv(k, v)
+    for k in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
+        monkeypatch.delenv(k, raising=False)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
+    s3fs.S3FileSystem.clear_instance_cache()
+    try:
+        yield endpoint
+    finally:
+        s3fs.S3FileSystem.clear_instance_cache()
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def make_bucket(name: str) -> None:
+    import s3fs
+
+    s3fs.S3FileSystem(anon=False).mkdir(name)
