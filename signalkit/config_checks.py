@@ -94,10 +94,10 @@ def _number(key: str, value: Any, kind: str) -> float | int:
                 return value
         want = "an integer" if kind == "int" else "a number"
         raise ConfigError(f"{key}: expected {want}, got {value!r}")
-    if kind == "int" and value != int(value):
-        raise ConfigError(f"{key}: expected an integer, got {value!r}")
     if isinstance(value, float) and not math.isfinite(value):
         raise ConfigError(f"{key}: expected a finite number, got {value!r}")
+    if kind == "int" and value != int(value):
+        raise ConfigError(f"{key}: expected an integer, got {value!r}")
     return value
 
 
