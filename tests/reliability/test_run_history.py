@@ -14,7 +14,7 @@ import pytest
 from signalkit.run_folder import write_json
 
 from .guard_utils import assert_one_line, run_cli, tree_hashes
-from .training_utils import tiny_overrides
+from tests.support import tiny_overrides
 
 
 def _rows(path: Path) -> list[dict]:
