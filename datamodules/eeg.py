@@ -91,6 +91,10 @@ class SignalDataModule(StagedDataModule):
                              seed=int(self.split_cfg["seed"]), assign=self.split_cfg["assign"])
         if splits["train"].empty:
             raise ConfigError(f"data.split: the training split of {self.store_path} is empty")
+        if self.events is not None:  # a typo in a label is an error, not a one-class perfect score
+            from signalkit.datamodules.labels import check_labels
+
+            check_labels(store, *label_mapping(self.events), splits)
         preload = self._preload(store)
         raw_train = WindowDataset(store, splits["train"], None, preload=False)
         self.norm = channel_stats(raw_train) if self.normalize else None

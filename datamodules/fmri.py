@@ -263,6 +263,10 @@ class FMRIDataModule(StagedDataModule):
                              seed=int(self.split_cfg["seed"]), assign=self.split_cfg["assign"])
         if splits["train"].empty:
             raise ConfigError(f"data.split: the training split of {self.store_path} is empty")
+        if self.events is not None:  # a typo in a label is an error, not a one-class perfect score
+            from signalkit.datamodules.labels import check_labels
+
+            check_labels(store, *label_mapping(self.events), splits)
         stats = {rid: run_stats(store, rid, var, self.normalize) for rid in store}
         preload = self._preload(store, var)
         self.datasets = {s: FMRIWindowDataset(store, splits[s], self.mode, self.horizon, stats, preload)

@@ -182,7 +182,8 @@ def checkpoint_callbacks(ck: Any, dirpath: str | os.PathLike) -> list[ModelCheck
     interval, in the middle of epochs, and keeps no other file.
     """
     epoch_end = ModelCheckpoint(dirpath=str(dirpath), filename="epoch{epoch:03d}", auto_insert_metric_name=False,
-                                monitor=ck.monitor, mode=ck.mode, save_top_k=ck.save_top_k, save_last=ck.save_last)
+                                monitor=ck.monitor, mode=ck.mode, save_top_k=ck.save_top_k, save_last=ck.save_last,
+                                enable_version_counter=False)  # one last.ckpt, never last-v1.ckpt beside it
     steps = _positive(ck, "every_n_train_steps")
     minutes = _positive(ck, "every_n_minutes")
     if steps is None and minutes is None:
@@ -192,5 +193,5 @@ def checkpoint_callbacks(ck: Any, dirpath: str | os.PathLike) -> list[ModelCheck
     interval = {"every_n_train_steps": int(steps)} if steps is not None else {
         "train_time_interval": timedelta(minutes=minutes)}
     mid_epoch = ModelCheckpoint(dirpath=str(dirpath), save_top_k=0, save_last=True, monitor=None,
-                                save_on_train_epoch_end=False, **interval)
+                                save_on_train_epoch_end=False, enable_version_counter=False, **interval)
     return [epoch_end, mid_epoch]

@@ -57,18 +57,53 @@ def _split_overrides(args: Sequence[str]) -> tuple[list[str], list[str]]:
     return positional, overrides
 
 
+def _ingest_args(args: Sequence[str]) -> tuple[list[str], list[str]]:
+    """``([modality, source, store], overrides)``: the first three words are the positional
+    arguments whatever they hold (``e=f.edf``, ``k(1).edf``, ``c,d.edf``): paths are never read
+    as override grammar. A ``--`` ends the options, so ``-- -x.edf`` works too."""
+    words = [a for a in args if a != PRINT_CONFIG]
+    positional: list[str] = []
+    rest: list[str] = []
+    literal = False
+    for word in words:
+        if word == "--" and not literal and len(positional) < 3:
+            literal = True
+            continue
+        if len(positional) < 3 and (literal or not word.startswith("--")):
+            positional.append(word)
+        else:
+            rest.append(word)
+    bad = [w for w in rest if "=" not in w]
+    if len(positional) != 3 or bad:
+        extra = f" (unexpected {bad[0]!r})" if bad else ""
+        raise ConfigError(f"ingest: expected `signalkit ingest <modality> <source> <store> [key=value ...]`{extra}")
+    return positional, rest
+
+
+def _reader_names() -> list[str]:
+    from importlib.resources import files
+
+    return sorted(p.name[:-5] for p in files("signalkit.configs").joinpath("reader").iterdir()
+                  if p.name.endswith(".yaml"))
+
+
 @command("ingest")
 def _ingest(args: list[str]) -> int:
+    from omegaconf import open_dict
+
     from signalkit.config import compose, to_plain
     from signalkit.io import expand_sources
     from signalkit.store import ingest
 
-    positional, overrides = _split_overrides(args)
-    if len(positional) != 3:
-        raise ConfigError("ingest: expected `signalkit ingest <modality> <source> <store> [key=value ...]`")
-    modality, source, store = positional
-    cfg = compose("ingest", [f"reader={modality}", f"source={source}", f"store={store}",
-                             *[_prefix_reader(o) for o in overrides]])
+    (modality, source, store), overrides = _ingest_args(args)
+    if modality not in _reader_names():
+        raise ConfigError(f"modality: unknown modality {modality!r} (expected one of {', '.join(_reader_names())})")
+    try:  # source and store are set after composing: never parsed as override grammar
+        cfg = compose("ingest", [f"reader={modality}", *[_prefix_reader(o) for o in overrides]])
+    except ConfigError as err:  # name the key as the user typed it (preprocess.l_freq, not reader.preprocess...)
+        raise ConfigError(str(err).removeprefix("reader.")) from None
+    with open_dict(cfg):
+        cfg.source, cfg.store = source, store
     if PRINT_CONFIG in args:
         from omegaconf import OmegaConf
 
@@ -78,6 +113,9 @@ def _ingest(args: list[str]) -> int:
     reader_kwargs.pop("modality", None)
     filters = {k: reader_kwargs.get(k) for k in ("subjects", "tasks") if reader_kwargs.get(k)}
     files = expand_sources(source, modality, **filters)
+    from signalkit.guard import check_target
+
+    check_target(store, "store", what="store", sources=[source, *files])  # before any file is read
     ingest(files, store, modality, reader_kwargs, jobs=int(cfg.jobs), progress=bool(cfg.progress),
            cluster=str(cfg.cluster) if cfg.get("cluster") else None,
            storage_options=to_plain(cfg.storage_options) if cfg.get("storage_options") else None)
@@ -115,6 +153,8 @@ def _evaluate(args: list[str]) -> int:
     from signalkit.training import evaluate
 
     _, overrides = _split_overrides(args)
+    if not any(o.startswith("ckpt_path=") and o != "ckpt_path=" for o in overrides):
+        raise ConfigError("ckpt_path: missing (signalkit evaluate ckpt_path=<checkpoint> [split=val] [key=value ...])")
     _print_metrics(evaluate(overrides))
     return 0
 
@@ -165,11 +205,21 @@ def _print_metrics(metrics: dict) -> None:
 
 
 def _quiet_libraries() -> None:
+    """Third-party warnings are not printed (``--debug`` shows them); signalkit's own still are."""
     os.environ.setdefault("HYDRA_FULL_ERROR", "0")
-    warnings.filterwarnings("ignore", module="lightning")
-    warnings.filterwarnings("ignore", category=UserWarning, message=".*does not have many workers.*")
-    for name in ("lightning.pytorch", "lightning.fabric", "mne"):
-        logging.getLogger(name).setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore")
+    warnings.filterwarnings("default", module=r"signalkit(\.|$)")
+    for name in ("lightning.pytorch", "lightning.fabric", "lightning", "mne", "cfgrib", "py.warnings"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def _quiet_closed_pipe() -> None:
+    """Output piped into ``head`` and closed: end quietly (no BrokenPipe traceback at exit)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -178,18 +228,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     debug = "--debug" in args or os.environ.get("SIGNALKIT_DEBUG", "") not in ("", "0")
     print_config = [PRINT_CONFIG] if PRINT_CONFIG in args else []
     args = [a for a in args if a not in ("--debug", PRINT_CONFIG)]
-    if not args or args[0] in ("-h", "--help", "help"):
-        print(USAGE)
-        return 0
-    name, rest = args[0], [*args[1:], *print_config]  # the flag from anywhere in argv, never from sys.argv
-    if any(a in ("-h", "--help") for a in rest):
-        print(USAGE)
-        return 0
-    _quiet_libraries()
+    if not debug:
+        _quiet_libraries()
     try:
+        if not args or args[0] in ("-h", "--help", "help"):
+            print(USAGE)
+            sys.stdout.flush()
+            return 0
+        name, rest = args[0], [*args[1:], *print_config]  # the flag from anywhere in argv, never from sys.argv
+        if any(a in ("-h", "--help") for a in rest):
+            print(USAGE)
+            sys.stdout.flush()
+            return 0
         if name not in COMMANDS:
             raise ConfigError(f"command: unknown command {name!r} (expected {', '.join(COMMANDS)})")
-        return COMMANDS[name](rest)
+        code = COMMANDS[name](rest)
+        sys.stdout.flush()
+        return code
     except SignalkitError as err:
         if debug:
             raise
@@ -199,7 +254,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("signalkit: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:  # output piped into `head` and the like: not an error of ours
-        sys.stderr = open(os.devnull, "w")
+        _quiet_closed_pipe()
         return 0
     except Exception as err:  # internal error: one line, traceback with --debug
         if debug:

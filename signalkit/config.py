@@ -24,11 +24,21 @@ def compose(config_name: str, overrides: Sequence[str] = ()) -> DictConfig:
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
+    from signalkit.config_checks import apply_replacements, check_values, split_replacements, value_keys
+
+    hydra_overrides, later = split_replacements(overrides)
     if GlobalHydra.instance().is_initialized():
         GlobalHydra.instance().clear()
     try:
         with initialize_config_module(config_module=CONFIG_MODULE, version_base=None):
-            return hydra_compose(config_name=config_name, overrides=list(overrides))
+            cfg = hydra_compose(config_name=config_name, overrides=hydra_overrides)
+            apply_replacements(cfg, later)  # paths verbatim, mappings replaced (not merged)
+            keys = value_keys(overrides)
+            if keys:  # each given value against the packaged default of its key
+                groups = [o for o in hydra_overrides if "." not in o.partition("=")[0]]
+                base = hydra_compose(config_name=config_name, overrides=groups)
+                check_values(cfg, base, keys)
+            return cfg
     except (HydraException, OmegaConfBaseException) as err:
         raise ConfigError(_one_line(err)) from None
 

@@ -62,10 +62,16 @@ def predict_weather(task, dm, split: str = "test") -> xr.Dataset:
 
 
 def _write_atomic(ds: xr.Dataset, output: str) -> None:
+    """Write ``ds`` to ``output`` through a temporary sibling; an existing ``output`` is replaced
+    only when it is a forecast signalkit wrote (:mod:`signalkit.guard`)."""
+    from signalkit.guard import check_target, write_marker
+
+    check_target(output, "forecast", what="output")
     out = Path(output)
     tmp = out.with_name(f"{out.name}.partial-{uuid.uuid4().hex[:8]}")
     try:
         ds.to_zarr(str(tmp), mode="w", consolidated=False, zarr_format=3)
+        write_marker(tmp, "forecast")
         if out.exists():
             shutil.rmtree(out)
         tmp.rename(out)
@@ -82,7 +88,12 @@ def predict(overrides: Sequence[str] = ()) -> str:
     from signalkit.store import naming_damage
     from signalkit.training import build_datamodule, build_task, data_store
 
+    from signalkit.guard import check_target
+
     opts, rest = _options(overrides)
+    split = opts.get("split", "test")
+    output = opts.get("output") or str(Path(opts["ckpt_path"]).resolve().parent.parent / f"forecast_{split}.zarr")
+    check_target(output, "forecast", what="output", sources=[opts["ckpt_path"]])
     ckpt = load_checkpoint(opts["ckpt_path"])
     cfg = stored_config(ckpt, opts["ckpt_path"])
     modality = str(OmegaConf.select(cfg, "model.modality", default="") or "")
@@ -100,7 +111,6 @@ def predict(overrides: Sequence[str] = ()) -> str:
         dm.setup("test")
         task = build_task(cfg, dm)
         load_task_weights(task, ckpt, opts["ckpt_path"])
-        split = opts.get("split", "test")
-        output = opts.get("output") or str(Path(opts["ckpt_path"]).resolve().parent.parent / f"forecast_{split}.zarr")
+        check_target(output, "forecast", what="output", sources=[opts["ckpt_path"], str(cfg.data.get("store", ""))])
         _write_atomic(predict_weather(task, dm, split), output)
     return output

@@ -325,7 +325,9 @@ def export_checkpoint(ckpt_path: str | os.PathLike, out: str | os.PathLike) -> s
     entries of ``state_dict`` (LoRA adapters are merged).
     """
     from signalkit.checkpointing import load_checkpoint
+    from signalkit.guard import check_target, write_marker
 
+    check_target(out, "pretrained", what="out", sources=[ckpt_path])
     ckpt = load_checkpoint(ckpt_path)
     hp = ckpt.get("hyper_parameters") or {}
     if not isinstance(hp.get("model"), dict) or "state_dict" not in ckpt:
@@ -340,4 +342,6 @@ def export_checkpoint(ckpt_path: str | os.PathLike, out: str | os.PathLike) -> s
         apply_lora_config(model, dict(lora))
     state = {k[len("model."):]: v for k, v in ckpt["state_dict"].items() if k.startswith("model.")}
     model.load_state_dict(check_state_dict(model, state, f"{ckpt_path} (state_dict)"))
-    return str(save_pretrained(model, out))
+    folder = save_pretrained(model, out)
+    write_marker(folder, "pretrained")
+    return str(folder)

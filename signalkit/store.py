@@ -32,6 +32,7 @@ import xarray as xr
 import zarr
 
 from signalkit.errors import InputError, StoreError
+from signalkit.guard import check_target, is_local, marker_kind, write_marker
 from signalkit.recording import SIGNAL, file_sha256, source_name, validate_recording
 from signalkit.version import __version__
 
@@ -202,13 +203,19 @@ def ingest(
     use_storage_options(store, storage_options)
     reader_kwargs = dict(reader_kwargs or {})
     chash = config_hash(modality, reader_kwargs)
+    check_target(store, "store", what="store", sources=sources)
     fs, root = _fs(store)
+    _check_writable(store)
     _recover_interrupted(fs, root)
     old = _existing(store) if fs.exists(root) else None
     reuse = old if old is not None and old.get("config_hash") == chash else None
     tmp_root = f"{root.rstrip('/')}.partial-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     tmp = fs.unstrip_protocol(tmp_root) if "://" in str(store) else tmp_root
-    zarr.open_group(tmp, mode="w", zarr_format=3)
+    try:
+        zarr.open_group(tmp, mode="w", zarr_format=3)
+        write_marker(tmp, "store")
+    except PermissionError:
+        raise StoreError(f"{store}: cannot write here (permission denied)") from None
     taken: set[str] = set()
     todo, recordings = [], {}
     try:
@@ -239,9 +246,11 @@ def ingest(
         }
         zarr.open_group(tmp, mode="r+", zarr_format=3).attrs.update(attrs)
         _swap_into_place(fs, tmp_root, root)
-    except BaseException:
+    except BaseException as err:
         if fs.exists(tmp_root):
             fs.rm(tmp_root, recursive=True)
+        if isinstance(err, PermissionError):
+            raise StoreError(f"{store}: cannot write here (permission denied)") from None
         raise
     return str(store)
 
@@ -301,6 +310,19 @@ def _move(fs: fsspec.AbstractFileSystem, src: str, dst: str) -> None:
     fs.invalidate_cache()
 
 
+def _check_writable(store: str) -> None:
+    """A local store whose folder (or the folder above it) cannot be written is one line."""
+    if not is_local(store):
+        return
+    path = os.path.abspath(str(store))
+    parent = os.path.dirname(path) or "."
+    if not os.path.isdir(parent):
+        return  # created by the write below (fsspec makes parents)
+    for folder in ([path] if os.path.isdir(path) else []) + [parent]:
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise StoreError(f"{store}: cannot write here ({folder} is read-only)")
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -317,7 +339,9 @@ def _recover_interrupted(fs: fsspec.AbstractFileSystem, root: str) -> None:
     A killed run leaves a ``<store>.partial-<pid>-<id>`` folder, or a ``<store>.old-<pid>-<id>``
     backup it had not yet deleted; both are removed here once that process is gone (local stores
     only: a pid means nothing on object storage). If it died between the two moves of
-    :func:`_swap_into_place`, no store is in place and the backup is moved back.
+    :func:`_swap_into_place`, no store is in place and the backup is moved back. Only folders that
+    carry signalkit's marker (:mod:`signalkit.guard`) are ever deleted: a user's folder that
+    happens to be named like one is left alone.
     """
     base = root.rstrip("/")
     if "/" not in base:
@@ -336,6 +360,8 @@ def _recover_interrupted(fs: fsspec.AbstractFileSystem, root: str) -> None:
             continue
         pid = leaf[len(name) + len(kind):].split("-", 1)[0]
         dead = local and pid.isdigit() and not _pid_alive(int(pid))
+        if local and marker_kind(sib) != "store":
+            continue  # not signalkit's: never moved, never deleted
         if kind == ".old-" and not fs.exists(root) and (dead or not local):
             fs.mv(sib, root, recursive=True)  # died between the two moves: put the old store back
         elif dead:

@@ -6,8 +6,6 @@
 
 from __future__ import annotations
 
-import json
-import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,9 +25,9 @@ def _output_dir(cfg: DictConfig) -> Path:
 
 
 def _write_json(path: Path, payload: dict) -> None:
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(payload, indent=2, sort_keys=True))
-    os.replace(tmp, path)
+    from signalkit.run_folder import write_json
+
+    write_json(path, payload)  # strict JSON: a NaN metric is null
 
 
 def build_datamodule(data_cfg: Any):
@@ -98,11 +96,11 @@ def _callbacks(cfg: DictConfig, out: Path, config_dict: dict) -> list:
 
 
 def _loggers(cfg: DictConfig, out: Path) -> list:
-    from lightning.pytorch.loggers import CSVLogger
+    from signalkit.run_folder import AppendingCSVLogger
 
     loggers = []
-    if cfg.logger.get("csv", True):
-        loggers.append(CSVLogger(save_dir=str(out), name="", version=""))
+    if cfg.logger.get("csv", True):  # appends to metrics.csv: a resume keeps the rows before it
+        loggers.append(AppendingCSVLogger(save_dir=str(out), name="", version=""))
     if cfg.logger.get("tensorboard", False):
         try:
             from lightning.pytorch.loggers import TensorBoardLogger
@@ -161,21 +159,27 @@ def run_train(cfg: DictConfig) -> dict[str, float]:
 def _run_train(cfg: DictConfig) -> dict[str, float]:
     import lightning as L
 
+    from signalkit.run_folder import check_run_dir, prepare_run_dir, write_text
+
     L.seed_everything(int(cfg.seed), workers=True, verbose=False)
     out = _output_dir(cfg)
-    out.mkdir(parents=True, exist_ok=True)
-    config_dict = to_plain(cfg)
-    (out / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
-    dm = build_datamodule(cfg.data)
-    dm.setup("fit")
-    task = build_task(cfg, dm)
-    callbacks = _callbacks(cfg, out, config_dict)
-    trainer = _trainer(cfg, out, callbacks, _loggers(cfg, out))
     ckpt = cfg.get("ckpt_path")
     if ckpt == "last":
         ckpt = str(out / "checkpoints" / "last.ckpt")
     if ckpt and not Path(str(ckpt)).exists():
         raise ConfigError(f"ckpt_path: no checkpoint at {ckpt}")
+    store = OmegaConf.select(cfg, "data.store", default=None, throw_on_missing=False)
+    sources = [str(store)] if isinstance(store, str) and store != "???" else []
+    check_run_dir(out, sources)
+    config_dict = to_plain(cfg)
+    dm = build_datamodule(cfg.data)
+    dm.setup("fit")
+    task = build_task(cfg, dm)
+    prepare_run_dir(out, sources)  # created only once data and task are known to be good
+    callbacks = _callbacks(cfg, out, config_dict)
+    trainer = _trainer(cfg, out, callbacks, _loggers(cfg, out))
+    # written only now: a run that fails before training leaves the previous run's files as they were
+    write_text(out / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
     start, cpu_start = time.time(), time.process_time()
     trainer.fit(task, datamodule=dm, ckpt_path=ckpt)
     metrics = {"train/seconds": time.time() - start, "train/cpu_seconds": time.process_time() - cpu_start,

@@ -102,7 +102,8 @@ def test_interrupted_swap_is_recovered(small_store, tmp_path):
     shutil.copytree(small_store, store)
     before = store_snapshot(str(store))
     store.rename(tmp_path / "s.zarr.old-999999999-deadbeef")
-    (tmp_path / "s.zarr.partial-999999999-cafe0000").mkdir()  # a dead process's partial folder
+    (tmp_path / "s.zarr.partial-999999999-cafe0000").mkdir()  # a dead process's partial folder, with
+    (tmp_path / "s.zarr.partial-999999999-cafe0000" / ".signalkit").write_text('{"kind": "store"}')  # its marker
     assert same_snapshot(store_snapshot(str(store)), before)
     assert not (tmp_path / "s.zarr.old-999999999-deadbeef").exists()
     files = [open_store(str(store)).provenance(r)["source"] for r in open_store(str(store))]
