@@ -31,3 +31,7 @@ class IdentityBackbone(nn.Module):
 
     def num_parameters(self, trainable_only: bool = False) -> int:
         return 0
+
+    def reparameterize(self) -> "IdentityBackbone":
+        """Nothing to merge (the backbone contract's inference-time hook)."""
+        return self

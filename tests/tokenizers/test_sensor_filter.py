@@ -105,3 +105,14 @@ def test_learns_lateralised_power_and_transfers_to_another_montage():
         # the same sources seen through a 19-channel montage (filters follow the positions)
         test19, y19 = _lateralised(64, list(MONTAGE_19), seed=2)
         assert (model(test19).argmax(-1) == y19).float().mean() >= 0.7
+
+
+def test_identity_backbone_passes_tokens_through_and_checks_their_shape():
+    from signalkit.backbones import create_backbone
+    from signalkit.errors import ModelError
+
+    bb = create_backbone("identity", dim=16, depth=0, ndim=1)
+    x = torch.randn(2, 16, 8)
+    assert bb(x) is x and bb.reparameterize() is bb and bb.num_parameters() == 0
+    with pytest.raises(ModelError, match="D=16"):
+        bb(torch.randn(2, 8, 8))
