@@ -35,7 +35,10 @@ y = torch.randint(0, 2, (B,))
 if kind == "signalkit":
     from signalkit.config import compose, to_plain
     from signalkit.models import build_model
-    cfg = to_plain(compose("train", ["model=eeg_decoder", f"model/backbone={name}"]).model)
+    # "default": the default eeg_decoder (sensor_filter); a backbone name: the large-kernel-style
+    # channel x time decoder (eeg_decoder_lk) with that backbone family
+    over = ["model=eeg_decoder"] if name == "default" else ["model=eeg_decoder_lk", f"model/backbone={name}"]
+    cfg = to_plain(compose("train", over).model)
     model = build_model(cfg)
     g = torch.Generator().manual_seed(0)
     batch = {"x": x, "pos": torch.randn(C, 3, generator=g).mul(0.08).expand(B, C, 3).contiguous(),
@@ -84,7 +87,7 @@ def run_child(spec: str, b: int, c: int, t: int, steps: int, timeout: float) -> 
 
 
 def run(args: argparse.Namespace) -> str:
-    specs = [f"signalkit:{f}" for f in args.families]
+    specs = ["signalkit:default"] + [f"signalkit:{f}" for f in args.families if f != "default"]
     if have("braindecode"):
         specs += [f"braindecode:{p}" for p in PEERS]
     best: dict[str, dict] = {}
@@ -100,7 +103,8 @@ def run(args: argparse.Namespace) -> str:
     for spec in specs:
         r = best[spec]
         kind, name = spec.split(":")
-        label = f"signalkit eeg_decoder ({name})" if kind == "signalkit" else f"braindecode {name}"
+        label = ("signalkit eeg_decoder (default)" if name == "default" else f"signalkit eeg_decoder_lk ({name})") \
+            if kind == "signalkit" else f"braindecode {name}"
         if "error" in r:
             rows.append([label, "-", "-", "-", "-", "-", "-", r["error"]])
             continue

@@ -46,8 +46,9 @@ def split_index(
             cumulative fractions and drops windows that straddle a cut.
         fractions: train/val/test shares of groups (or of time).
         assign: explicit group ids per stage (``{"test": ["S003"]}``), overriding the shuffle;
-            unassigned groups go to ``train``. With ``by="run"`` a bare run id (``"01"``) names
-            that run of every subject and session (leave one run out).
+            unassigned groups go to ``train``. An id names a whole key (``001/1/03``), a subject
+            (``001``), or with ``by=session`` / ``by=run`` the session / run id (``03``: run 03
+            of every subject, as in leave-one-run-out).
     """
     if index.empty:
         raise ConfigError("data: no windows to split (check data.events and data.window_s)")
@@ -64,8 +65,8 @@ def split_index(
         stage_of = {g: "train" for g in groups}
         for stage, members in assign.items():
             for g in members:
-                matches = [k for k in groups if k == str(g) or k.split("/")[0] == str(g)
-                           or (by == "run" and k.split("/")[-1] == str(g))]  # a run id of every subject
+                # a group's full key, its subject, or (splits by session / run) its own id
+                matches = [k for k in groups if str(g) in (k, k.split("/")[0]) or (by != "subject" and k.split("/")[-1] == str(g))]
                 if not matches:
                     raise ConfigError(f"data.split.assign.{stage}: no {by} {g!r} in the store")
                 for k in matches:

@@ -56,6 +56,11 @@ class DecodingTask(BaseTask):
         label_smoothing: float = 0.0,
         augment: list[dict] | None = None,
     ):
+        tok = model.get("tokenizer") or {}
+        rate = (data_contract or {}).get("sfreq")
+        if "sfreq" in tok and tok["sfreq"] is None and rate:
+            # kernels and pooling in seconds (sensor_filter): the data's sampling rate sets them
+            model = {**model, "tokenizer": {**tok, "sfreq": float(rate)}}
         k = int(model["head"].get("num_classes", 2))
         if k < 2:
             raise ConfigError(f"model.head.num_classes: decoding needs at least 2 classes, got {k}")

@@ -55,7 +55,12 @@ class StagedDataModule(L.LightningDataModule):
     def train_dataloader(self) -> DataLoader:
         return self._loader("train", shuffle=True)
 
-    def val_dataloader(self) -> DataLoader:
+    def val_dataloader(self) -> DataLoader | list:
+        """The validation loader; none (``[]``: Lightning skips validation) when the split has no
+        validation windows on purpose, e.g. a leave-one-run-out recipe trained for fixed epochs."""
+        self.setup()
+        if len(self.datasets["val"]) == 0 and len(self.datasets["train"]) > 0:
+            return []
         return self._loader("val", shuffle=False)
 
     def test_dataloader(self) -> DataLoader:

@@ -6,6 +6,7 @@ Families (all registered by name, built with :func:`create_backbone`):
 * frequency: ``afno``, ``gfnet``, ``hyena``
 * state-space: ``ssm``, ``convssm``
 * recurrent: ``convlstm`` (video baseline)
+* none: ``identity`` (for tokenizers that extract the features themselves)
 
 Named sizes beside each family: ``create_backbone("afno", size="base")``, :func:`backbone_sizes`.
 ``causal=True`` makes grid axis 0 causal. Every convolution, FFT convolution, AFNO MLP and scan
@@ -14,7 +15,7 @@ goes through :mod:`signalkit.kernels` with the ``backend`` given to the construc
 
 from __future__ import annotations
 
-from . import convlstm, convssm, frequency, hyena, large_kernel, pfg, ssm  # noqa: F401  (register)
+from . import convlstm, convssm, frequency, hyena, identity, large_kernel, pfg, ssm  # noqa: F401  (register)
 from .common import Backbone, count_flops
 from .registry import backbone_sizes, create_backbone, list_backbones, register_backbone
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from signalkit.errors import ConfigError
 from signalkit.heads.registry import register_head
 
 
@@ -14,6 +15,8 @@ class DecodingHead(nn.Module):
 
     Pooling is ``"mean"`` over the grid or ``"attention"`` (a learned query attends over all
     grid positions); tokens of padded channels (``tokenizer.token_mask``) are left out.
+    ``"flatten"`` keeps every token (a linear read-out of the whole grid, as EEGNet's): it needs
+    a tokenizer with a fixed grid, ``tokenizer.n_tokens``.
     ``num_classes=1`` gives a regression output ``(B, 1)``.
     """
 
@@ -24,13 +27,24 @@ class DecodingHead(nn.Module):
         self._token_mask = getattr(tokenizer, "token_mask", None)
         self.num_classes = num_classes
         self.pool = pool
-        self.norm = nn.LayerNorm(dim)
+        if pool not in ("attention", "mean", "flatten"):
+            raise ConfigError(f"model.head.pool: expected attention, mean or flatten, got {pool!r}")
+        width = dim
+        if pool == "flatten":
+            n_tokens = getattr(tokenizer, "n_tokens", None)
+            if not n_tokens:
+                raise ConfigError("model.head.pool: flatten needs a tokenizer with a fixed number of tokens "
+                                  "(n_tokens), e.g. model.tokenizer.name=sensor_filter")
+            width = dim * int(n_tokens)
+        self.norm = nn.LayerNorm(dim) if pool != "flatten" else nn.Identity()
         if pool == "attention":
             self.score = nn.Linear(dim, 1)
         self.drop = nn.Dropout(dropout)
-        self.fc = nn.Linear(dim, num_classes)
+        self.fc = nn.Linear(width, num_classes)
 
     def forward(self, features: Tensor, batch: dict | None = None) -> Tensor:
+        if self.pool == "flatten":
+            return self.fc(self.drop(features.flatten(1)))
         tokens = features.flatten(2).transpose(1, 2)  # (B, N, D)
         mask = self._token_mask(batch) if (self._token_mask is not None and batch is not None) else None
         keep = mask.reshape(mask.shape[0], -1, 1).to(tokens.dtype) if mask is not None else None

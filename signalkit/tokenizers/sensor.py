@@ -42,6 +42,24 @@ class SensorEmbedding(nn.Module):
         return known * feats + (1 - known) * self.unknown + self.type_embed(ch_type)
 
 
+def signed_filters(queries: Tensor, keys: Tensor, mask: Tensor) -> Tensor:
+    """Signed spatial filter weights ``(B, S, C)`` from ``queries (S, D)`` and sensor ``keys (B, C, D)``.
+
+    Each key feature is standardised across the montage's real channels (``mask (B, C)``): sensor
+    embeddings share a large common part (cosine ~0.98 between channels at init), which made every
+    filter a near-uniform average with no spatial contrast to learn from. Weights are 0 on padded
+    channels and scaled by ``1/sqrt(C)``, so any montage size gives filters of the same scale.
+    """
+    b = keys.shape[0]
+    m = mask[:, :, None].to(keys.dtype)
+    n = m.sum(1, keepdim=True).clamp(min=1)
+    keys = keys - (keys * m).sum(1, keepdim=True) / n
+    keys = keys * torch.rsqrt((keys.square() * m).sum(1, keepdim=True) / n + 1e-5)
+    w = torch.einsum("sd,bcd->bsc", queries.to(keys.dtype), keys) / math.sqrt(keys.shape[-1])
+    w = w * mask[:, None, :].to(w.dtype)
+    return w / n.view(b, 1, 1).sqrt()
+
+
 @register_tokenizer("sensor")
 class SensorTokenizer(nn.Module):
     """``x (B, C, T)`` -> tokens ``(B, D, T // patch, S)`` (grid: time patches x virtual channels).
@@ -89,17 +107,7 @@ class SensorTokenizer(nn.Module):
         mask = batch.get("ch_mask")
         if mask is None:
             mask = torch.ones(b, c, dtype=torch.bool, device=x.device)
-        keys = self.keys(self._sensors(batch))  # (B, C, D)
-        # standardise each key feature across the montage's real channels: sensor embeddings share
-        # a large common part (cosine ~0.98 between channels at init), which made every filter a
-        # near-uniform average, with no spatial contrast to learn from
-        m = mask[:, :, None].to(keys.dtype)
-        n = m.sum(1, keepdim=True).clamp(min=1)
-        keys = keys - (keys * m).sum(1, keepdim=True) / n
-        keys = keys * torch.rsqrt((keys.square() * m).sum(1, keepdim=True) / n + 1e-5)
-        w = torch.einsum("sd,bcd->bsc", self.queries, keys) / math.sqrt(self.dim)
-        w = w * mask[:, None, :].to(w.dtype)
-        return w / n.view(b, 1, 1).sqrt()
+        return signed_filters(self.queries, self.keys(self._sensors(batch)), mask)
 
     def _sensors(self, batch: dict) -> Tensor:
         x = batch["x"]

@@ -11,9 +11,10 @@ from signalkit.backbones.registry import _REGISTRY
 from tests.support import DIM, SHAPES, SMALL
 
 # the shared N-dimensional backbones (defined in signalkit.backbones), whatever else the collected test
-# modules have imported; ``convlstm`` only takes (time, height, width) grids (tested in tests/models/test_video.py)
+# modules have imported; ``convlstm`` only takes (time, height, width) grids (tested in tests/models/test_video.py);
+# ``identity`` mixes nothing (tested in tests/tokenizers/test_sensor_filter.py)
 NAMES = sorted(n for n, b in _REGISTRY.items() if b.__module__.startswith("signalkit.backbones.")
-               and not n.startswith("_") and n != "convlstm")
+               and not n.startswith("_") and n not in ("convlstm", "identity"))
 
 
 def build(name: str, ndim: int, causal: bool, **kw):

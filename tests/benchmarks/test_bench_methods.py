@@ -1,6 +1,7 @@
 """Measurement helpers of the peer benchmarks: steady-state window access and per-epoch clocks."""
 
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from benchmarks.data_path import BATCH, _cpu_of, one_run  # noqa: E402
-from benchmarks.decoding_quality import EpochClock, paired_difference, splits  # noqa: E402
+from benchmarks.decoding_quality import EpochClock, leave_one_group_out, paired_difference, paired_subject_folds  # noqa: E402
 
 
 class Counting(torch.utils.data.Dataset):
@@ -47,34 +48,34 @@ def test_cpu_of_reads_a_process_cpu_time():
     assert _cpu_of([2**22 + 12345]) == 0.0  # no such process
 
 
-def test_epoch_clock_refuses_runs_without_optimiser_steps():
+def test_epoch_clock_is_the_median_epoch():
     clock = EpochClock()
-    for steps in (3, 3, 2):
+    for secs in (0.0, 0.05, 0.0):
         clock.begin()
-        for _ in range(steps):
-            clock.step()
+        t = time.process_time()
+        while time.process_time() - t < secs:
+            pass
         clock.end()
-    secs, mean_steps = clock.summary()
-    assert secs >= 0 and mean_steps == pytest.approx(8 / 3)
-    empty = EpochClock()
-    empty.begin()
-    empty.end()  # an epoch whose every batch was dropped (drop_last with < batch_size windows)
-    with pytest.raises(RuntimeError, match="never took an optimiser step"):
-        empty.summary()
+    assert len(clock.epochs) == 3 and clock.per_epoch() < 0.02
 
 
-def test_decoding_splits():
-    subject = np.repeat(["a", "b", "c"], 8)
-    y = np.tile([0, 1], 12)
-    data = {"x": np.zeros((24, 2, 4)), "y": y, "subject": subject}
-    ((tr, te),) = splits(data, "within", folds=3, seed=0)  # one model on every subject's first half
-    assert len(tr) == len(te) == 12 and not set(tr) & set(te)
-    for s in "abc":
-        assert (subject[tr] == s).sum() == 4 and (y[tr][subject[tr] == s] == 1).sum() == 2
-    ((tr, te),) = splits(data, "cross", folds=3, seed=0)
-    assert set(subject[te]) == {"c"} and set(subject[tr]) == {"a", "b"}
-    folds = splits(data, "kfold", folds=3, seed=0)
-    assert sorted(np.concatenate([te for _, te in folds]).tolist()) == list(range(24))
+def test_leave_one_run_out_folds():
+    runs = np.repeat([3, 7, 11], 4)
+    folds = leave_one_group_out(runs)
+    assert [set(runs[te].tolist()) for _, te in folds] == [{3}, {7}, {11}]
+    for tr, te in folds:
+        assert not set(tr) & set(te) and len(tr) + len(te) == 12 and len(set(runs[tr].tolist())) == 2
+
+
+def test_subject_folds_hold_out_one_subject_of_each_group():
+    subject = np.repeat(["a1", "a2", "a3", "c1", "c2", "c3"], 5)
+    group = np.asarray([s[0] for s in subject])
+    folds = paired_subject_folds(subject, group)
+    assert len(folds) == 3
+    held = [set(subject[te].tolist()) for _, te in folds]
+    assert held == [{"a1", "c1"}, {"a2", "c2"}, {"a3", "c3"}]
+    for tr, te in folds:
+        assert not set(subject[tr].tolist()) & set(subject[te].tolist())
 
 
 def test_paired_difference_is_the_mean_and_t_interval_of_run_differences():

@@ -21,14 +21,14 @@ def _batch(names, b=2, t=320, seed=0):
 
 @pytest.mark.parametrize("virtual", [0, 8])
 def test_one_model_any_montage(virtual):
-    model = signalkit.create_model("eeg_decoder", num_classes=3, virtual_channels=virtual).eval()
+    model = signalkit.create_model("eeg_decoder_lk", num_classes=3, virtual_channels=virtual).eval()
     for names in (MONTAGE_19, MONTAGE_64):
         out = model(_batch(names))
         assert out.shape == (2, 3) and torch.isfinite(out).all()
 
 
 def test_channel_order_does_not_matter_with_virtual_channels():
-    model = signalkit.create_model("eeg_decoder", virtual_channels=8).eval()
+    model = signalkit.create_model("eeg_decoder_lk", virtual_channels=8).eval()
     batch = _batch(MONTAGE_19)
     perm = torch.randperm(19, generator=torch.Generator().manual_seed(1))
     shuffled = {k: (v[:, perm] if v.dim() > 1 else v) for k, v in batch.items()}
@@ -36,30 +36,30 @@ def test_channel_order_does_not_matter_with_virtual_channels():
 
 
 def test_untokenize_returns_signal_shape():
-    model = signalkit.create_model("eeg_decoder", virtual_channels=8)
+    model = signalkit.create_model("eeg_decoder_lk", virtual_channels=8)
     batch = _batch(MONTAGE_19, t=300)  # not a multiple of the patch size
     out = model.tokenizer.untokenize(model.features(batch), batch)
     assert out.shape == batch["x"].shape
 
 
 def test_create_model_overrides_and_errors():
-    m = signalkit.create_model("eeg_decoder", num_classes=4, depth=1, backbone={"name": "large_kernel"})
+    m = signalkit.create_model("eeg_decoder_lk", num_classes=4, depth=1, backbone={"name": "large_kernel"})
     assert m.head.num_classes == 4 and m.config["backbone"]["depth"] == 1
-    assert "eeg_decoder" in signalkit.list_models()
+    assert {"eeg_decoder", "eeg_decoder_lk"} <= set(signalkit.list_models())
     with pytest.raises(ConfigError, match="unknown model"):
         signalkit.create_model("no_such_model")
     with pytest.raises(ConfigError, match="unknown override"):
-        signalkit.create_model("eeg_decoder", colour="red")
+        signalkit.create_model("eeg_decoder_lk", colour="red")
     with pytest.raises(ConfigError, match="backbone"):
-        signalkit.create_model("eeg_decoder", backbone={"name": "nope"})
+        signalkit.create_model("eeg_decoder_lk", backbone={"name": "nope"})
     with pytest.raises(ConfigError, match="model.head.name: unknown head 'nope'"):
-        signalkit.create_model("eeg_decoder", head={"name": "nope"})
+        signalkit.create_model("eeg_decoder_lk", head={"name": "nope"})
     with pytest.raises(ConfigError, match="model.tokenizer: .*unexpected keyword argument 'colour'"):
-        signalkit.create_model("eeg_decoder", tokenizer={"colour": "red"})
+        signalkit.create_model("eeg_decoder_lk", tokenizer={"colour": "red"})
 
 
 def test_log_power_embedding_is_unit_free_and_finite_on_padded_channels():
-    tok = signalkit.create_model("eeg_decoder", virtual_channels=0).tokenizer
+    tok = signalkit.create_model("eeg_decoder_lk", virtual_channels=0).tokenizer
     assert tok.power is not None  # the default decoder embeds each token's log power
     batch = _batch(MONTAGE_19, b=2, t=320)
     patches = tok._patches(batch["x"])
@@ -79,7 +79,7 @@ def test_log_power_embedding_is_unit_free_and_finite_on_padded_channels():
 
 
 def test_virtual_channel_filters_have_spatial_contrast_and_ignore_padding():
-    tok = signalkit.create_model("eeg_decoder", virtual_channels=8).tokenizer
+    tok = signalkit.create_model("eeg_decoder_lk", virtual_channels=8).tokenizer
     batch = _batch(MONTAGE_19, b=1)
     w = tok.spatial_filters(batch)[0]  # (S, C)
     # zero-mean across the montage, with real spread: not the near-uniform average they were
@@ -114,7 +114,7 @@ def test_virtual_channel_decoder_learns_lateralised_band_power():
     (xa, ya), (xb, yb), (xt, yt) = windows(1), windows(2), windows(3)
     x, y = torch.cat([xa, xb]), torch.cat([ya, yb])
     torch.manual_seed(0)
-    model = signalkit.create_model("eeg_decoder", virtual_channels=8)
+    model = signalkit.create_model("eeg_decoder_lk", virtual_channels=8)
     aug = build_augment([{"name": "sign_flip", "p": 0.5}, {"name": "time_shift"}])
     pos = torch.tensor(montage_positions(MONTAGE_19, "standard_1005"), dtype=torch.float32)
 
@@ -135,7 +135,7 @@ def test_virtual_channel_decoder_learns_lateralised_band_power():
 
 
 def test_padding_a_batch_does_not_change_real_channel_tokens():
-    tok = signalkit.create_model("eeg_decoder").tokenizer
+    tok = signalkit.create_model("eeg_decoder_lk").tokenizer
     batch = _batch(MONTAGE_19, b=2)
     padded = {k: torch.cat([v, torch.zeros_like(v[:, :3])], dim=1) for k, v in batch.items()}
     tokens, tokens_padded = tok(batch), tok(padded)  # (B, D, P, C)

@@ -101,7 +101,7 @@ def test_decoding_task_augments_training_batches_only():
     from signalkit.models import model_config
     from signalkit.tasks import DecodingTask
 
-    task = DecodingTask(model=model_config("eeg_decoder"), augment=[{"name": "sign_flip", "p": 1.0}])
+    task = DecodingTask(model=model_config("eeg_decoder_lk"), augment=[{"name": "sign_flip", "p": 1.0}])
     seen = []
     task.model.forward = lambda batch: (seen.append(batch["x"].clone()), torch.zeros(len(batch["x"]), 2))[1]
     task.log = task.log_dict = lambda *a, **k: None

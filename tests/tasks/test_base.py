@@ -149,7 +149,7 @@ def test_fmri_reconstruction_folds_the_data_window_into_its_tokens():
 def test_reconstruction_and_video_hyperparameter_names():
     rec = {"mask", "mask_ratio", "mask_block", "signal_dims", "sparse", "spectral_weight", "target", "target_band",
            "sfreq", "channel_mask_ratio", "channel_subset"}
-    cfg = model_config("eeg_decoder")
+    cfg = model_config("eeg_decoder_lk")
     cfg["head"] = {"name": "reconstruction", "decoder_depth": 1, "kernel_size": 3}
     try:
         task = ReconstructionTask(model=cfg)
