@@ -28,6 +28,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from signalkit.errors import ConfigError
+from signalkit.metrics.weather import day_of_year, hour_of_day  # noqa: F401  (re-exported)
 
 KINDS = ("auto", "hour", "harmonic", "dayofyear_hour")
 HOURS_PER_YEAR = 24 * 365.2425
@@ -37,18 +38,6 @@ _NS_PER_HOUR = 3_600_000_000_000
 def _hours(times: np.ndarray) -> np.ndarray:
     """Hours since 1970 (float64) of datetime64 values."""
     return np.asarray(times).astype("datetime64[ns]").astype(np.int64) / _NS_PER_HOUR
-
-
-def hour_of_day(times: np.ndarray) -> np.ndarray:
-    """Hour of day (0..23, int) of datetime64 values."""
-    t = np.asarray(times).astype("datetime64[h]")
-    return (t - t.astype("datetime64[D]")).astype(int)
-
-
-def day_of_year(times: np.ndarray) -> np.ndarray:
-    """Day of year (1..366) of datetime64 values."""
-    t = np.asarray(times).astype("datetime64[D]")
-    return (t - t.astype("datetime64[Y]")).astype(int) + 1
 
 
 def harmonic_basis(times: np.ndarray, harmonics: int) -> np.ndarray:
