@@ -66,7 +66,8 @@ def test_windows_never_straddle_epochs_and_the_epoch_is_the_default_window(tmp_p
         build_sensor_index(st, 0.3, events=["left", "right"], tmin_s=0.3)
     ev = build_sensor_index(st, 0.3, events=["left", "right"], tmin_s=0.1)
     assert len(ev) == 8 and (ev["start"] % 50 == 10).all()
-    dm = SignalDataModule(store, events={"left": 0, "right": 1, "feet": 2}, split={"by": "time"}, batch_size=4)
+    dm = SignalDataModule(store, events={"left": 0, "right": 1, "feet": 2},
+                          split={"by": "time", "fractions": [0.5, 0.25, 0.25]}, batch_size=4)  # every class in test
     dm.setup()
     assert dm.window_s == pytest.approx(0.5)
     index = dm.index

@@ -22,7 +22,7 @@ def nan_at_step(monkeypatch):
 
     def patched(self, batch):
         out = forward(self, batch)
-        if self.training:
+        if self.training and out.device.type != "meta":  # not the activation estimate's meta pass
             seen["calls"] += 1
             if seen["calls"] in seen["bad"]:
                 seen["recs"].append(batch["rec"].tolist())
