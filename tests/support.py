@@ -148,9 +148,10 @@ def sensor_batch(names: list[str], b: int = 3, t: int = 160, seed: int = 0) -> d
 # --- tiny training runs through the CLI config ---------------------------------------------------
 
 def tiny_overrides(store: str, out, epochs: int = 2, batches: int = 3) -> list[str]:
-    """The default decoder, narrowed (4 temporal filters), trained ``epochs`` x ``batches`` steps, no test, no bar."""
+    """A tiny decoder (dim 16, depth 1) of the demo recipe trained ``epochs`` x ``batches`` steps, no test, no bar."""
     return ["experiment=eeg/motor_imagery", f"data.store={store}", f"output_dir={out}",
-            "model.tokenizer.temporal_filters=4", "data.batch_size=4",
+            "model.dim=16", "model.backbone.depth=1", "model.backbone.kernel_size=7",
+            "model.backbone.mlp_ratio=1.0", "model.head.pool=mean", "data.batch_size=4",
             f"trainer.max_epochs={epochs}", f"trainer.limit_train_batches={batches}",
             "trainer.limit_val_batches=2", "trainer.enable_progress_bar=false",
             "trainer.log_every_n_steps=1", "trainer.deterministic=true", "test=false", "seed=7"]

@@ -23,7 +23,7 @@ def pretrained(tmp_path_factory):
 
     folder = tmp_path_factory.mktemp("pre") / "eeg"
     torch.manual_seed(0)
-    model = create_model("eeg_decoder", num_classes=2)
+    model = create_model("eeg_decoder_lk", num_classes=2)  # a model whose backbone has a depth
     model.data_contract = {"modality": "eeg", "channels": ["C3", "C4"], "positions": [[0, 0, 0], [0, 0, 0]]}
     save_pretrained(model, folder)
     return folder
@@ -63,7 +63,7 @@ def test_huge_width_is_refused_too(pretrained, tmp_path):
         from_pretrained(folder)
 
 
-@pytest.mark.parametrize("name,depth", [("eeg_decoder", 5), ("weather_afno", 7), ("video_simvp", 6)])
+@pytest.mark.parametrize("name,depth", [("eeg_decoder_lk", 5), ("weather_afno", 7), ("video_simvp", 6)])
 def test_parameter_count_on_meta_equals_the_built_model(name, depth):
     from signalkit.model_bounds import count_parameters
     from signalkit.models import _construct, model_config
@@ -86,7 +86,7 @@ def test_limit_can_be_lowered_and_raised(monkeypatch):
 
 def test_cli_train_with_huge_depth_is_one_line(small_store, tmp_path, capsys):
     before = tree_snapshot(tmp_path)
-    code, err = run_cli(["train", "experiment=eeg/motor_imagery", f"data.store={small_store}",
+    code, err = run_cli(["train", "experiment=eeg/motor_imagery", "model=eeg_decoder_lk", f"data.store={small_store}",
                          "model.backbone.depth=100000", f"output_dir={tmp_path / 'run'}",
                          "trainer.max_epochs=1"], capsys)
     assert code == 2
@@ -99,7 +99,7 @@ def test_activation_estimate_refuses_a_batch_that_cannot_fit(monkeypatch):
     from signalkit.model_bounds import activation_bytes, check_activations
     from signalkit.models import create_model
 
-    model = create_model("eeg_decoder", num_classes=2)
+    model = create_model("eeg_decoder_lk", num_classes=2)  # a model whose backbone has a depth
     batch = {"x": torch.zeros(2, 19, 640), "pos": torch.zeros(2, 19, 3), "ch_type": torch.zeros(2, 19, dtype=torch.long),
              "ch_mask": torch.ones(2, 19, dtype=torch.bool)}
     small = activation_bytes(model, batch)
@@ -155,7 +155,7 @@ def test_checkpoint_weights_are_checked_on_load(tmp_path):
     from signalkit.models import create_model
     from signalkit.checkpointing import load_task_weights
 
-    model = create_model("eeg_decoder", num_classes=2)
+    model = create_model("eeg_decoder_lk", num_classes=2)  # a model whose backbone has a depth
     state = {k: v.clone() for k, v in model.state_dict().items()}
     key = _first_float(state)
     state[key].view(-1)[0] = float("inf")
