@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -38,11 +39,29 @@ def _local(path: str | os.PathLike) -> Path:
 
 
 def write_marker(folder: str | os.PathLike, kind: str) -> None:
-    """Write signalkit's marker file into ``folder`` (which must exist; local paths only)."""
+    """Write signalkit's marker file into ``folder`` (which must exist; local paths only).
+
+    Atomic (a temporary sibling ``.signalkit.<pid>-<hex>.tmp`` moved into place) and left alone when
+    it already says the same: the processes of a multi-node run that share one run folder each call
+    this, and a reader never sees a half-written marker.
+    """
     if not is_local(folder):
         return
+    path = _local(folder)
     payload = {"kind": kind, "signalkit_version": __version__}
-    (_local(folder) / MARKER).write_text(json.dumps(payload) + "\n")
+    try:
+        if json.loads((path / MARKER).read_text()) == payload:
+            return
+    except (OSError, ValueError):
+        pass
+    tmp = path / f"{MARKER}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp"
+    tmp.write_text(json.dumps(payload) + "\n")
+    os.replace(tmp, path / MARKER)
+
+
+def _empty(folder: Path) -> bool:
+    """No entries except other processes' marker files being written (``.signalkit.*.tmp``)."""
+    return all(p.name.startswith(MARKER + ".") and p.name.endswith(".tmp") for p in folder.iterdir())
 
 
 def marker_kind(folder: str | os.PathLike) -> str | None:
@@ -127,7 +146,7 @@ def check_target(path: str | os.PathLike, kind: str, *, what: str, sources: Iter
     found = marker_kind(target)
     if found == kind:
         return
-    if found is None and allow_empty and not any(target.iterdir()):
+    if found is None and allow_empty and _empty(target):
         return
     made = f"a signalkit {found}" if found else "not made by signalkit"
     raise ConfigError(f"{what}: {path} exists and is {made} (expected a signalkit {kind}); "

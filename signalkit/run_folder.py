@@ -15,6 +15,7 @@ import csv
 import json
 import math
 import os
+import uuid
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -54,18 +55,24 @@ def strict(value: Any) -> Any:
     return value
 
 
+def _tmp_sibling(path: Path) -> Path:
+    """A temporary name beside ``path`` that no other process or thread uses at the same time."""
+    return path.with_name(f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
+
+
 def write_json(path: Path, payload: dict) -> None:
-    """Write ``payload`` as strict JSON (NaN/Inf -> ``null``), atomically."""
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(strict(payload), indent=2, sort_keys=True, allow_nan=False))
-    os.replace(tmp, path)
+    """Write ``payload`` as strict JSON (NaN/Inf -> ``null``), atomically (safe for concurrent writers)."""
+    write_text(path, json.dumps(strict(payload), indent=2, sort_keys=True, allow_nan=False))
 
 
 def write_text(path: Path, text: str) -> None:
-    """Write a text file atomically (a temporary sibling moved into place)."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    """Write a text file atomically (a temporary sibling of this writer's own moved into place)."""
+    tmp = _tmp_sibling(path)
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 class _AppendingWriter(ExperimentWriter):

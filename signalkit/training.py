@@ -178,8 +178,10 @@ def _run_train(cfg: DictConfig) -> dict[str, float]:
     prepare_run_dir(out, sources)  # created only once data and task are known to be good
     callbacks = _callbacks(cfg, out, config_dict)
     trainer = _trainer(cfg, out, callbacks, _loggers(cfg, out))
-    # written only now: a run that fails before training leaves the previous run's files as they were
-    write_text(out / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
+    # written only now: a run that fails before training leaves the previous run's files as they were;
+    # one writer (global rank 0) where several processes share the run folder (DDP, multi-node)
+    if trainer.is_global_zero:
+        write_text(out / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
     start, cpu_start = time.time(), time.process_time()
     trainer.fit(task, datamodule=dm, ckpt_path=ckpt)
     metrics = {"train/seconds": time.time() - start, "train/cpu_seconds": time.process_time() - cpu_start,
@@ -192,8 +194,24 @@ def _run_train(cfg: DictConfig) -> dict[str, float]:
             metrics.update(_scalars(r))
         metrics.update(_scalars(getattr(task, "extra_test_metrics", {}) or {}))
     metrics["best_checkpoint"] = callbacks[0].best_model_path  # type: ignore[assignment]
-    _write_json(out / "metrics.json", metrics)
+    if trainer.is_global_zero:
+        _write_json(out / "metrics.json", metrics)
+    _leave_process_group()
     return metrics
+
+
+def _leave_process_group() -> None:
+    """Under DDP: wait until every rank is done, then destroy the process group.
+
+    No rank then exits while another still talks to it (the rank hosting the store, or the node
+    hosting torchrun's rendezvous, leaving first made the others fail), and the next ``fit`` in
+    this process starts a fresh group. A no-op in a single process.
+    """
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
 
 
 def train(overrides: Sequence[str] = ()) -> dict[str, float]:

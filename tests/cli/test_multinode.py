@@ -1,6 +1,8 @@
 """``trainer=ddp_multinode`` through torchrun's rendezvous: 2 "nodes" x 2 CPU processes (gloo) on
 127.0.0.1. Every training window is seen once per epoch across the 4 ranks, and the validation
-metrics reduced across them equal a one-process evaluation of the same checkpoint."""
+metrics reduced across them equal a one-process evaluation of the same checkpoint. The run ends
+cleanly on every node whichever finishes first: ranks leave the process group together
+(``signalkit.training._leave_process_group``) and one rank writes the shared run folder's files."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -49,10 +52,40 @@ def _env() -> dict:
 
 
 def torchrun_node(port: int, script: Path, args: list[str], nnodes: int = 2, nproc: int = 2) -> list[str]:
-    """One node's torchrun command: c10d rendezvous on 127.0.0.1:<port> (the README's recipe)."""
+    """One node's torchrun command: c10d rendezvous on 127.0.0.1:<port> (the README's recipe); the
+    first node to bind the port hosts the rendezvous store, and waits in torchrun's exit barrier
+    until the other node's workers are done."""
     return [sys.executable, "-m", "torch.distributed.run", f"--nnodes={nnodes}", f"--nproc-per-node={nproc}",
             "--rdzv-backend=c10d", f"--rdzv-endpoint=127.0.0.1:{port}", "--rdzv-id=signalkit-test",
-            "--local-addr=127.0.0.1", "--max-restarts=0", str(script), *args]
+            "--rdzv-conf=join_timeout=300,read_timeout=120", "--local-addr=127.0.0.1", "--max-restarts=0",
+            str(script), *args]
+
+
+def wait_nodes(nodes: list[subprocess.Popen], timeout: float = 600.0, grace: float = 60.0) -> list[str]:
+    """Wait for every node; once one has failed, the others get ``grace`` seconds before they are
+    killed (a node left alone would wait out the rendezvous' timeouts). Returns each node's output."""
+    import threading
+
+    outs: list[str] = [""] * len(nodes)
+
+    def drain(i: int) -> None:
+        outs[i] = nodes[i].stdout.read()
+
+    readers = [threading.Thread(target=drain, args=(i,), daemon=True) for i in range(len(nodes))]
+    for t in readers:
+        t.start()
+    end = time.monotonic() + timeout
+    while time.monotonic() < end and any(n.poll() is None for n in nodes):
+        if any(n.poll() not in (None, 0) for n in nodes):
+            end = min(end, time.monotonic() + grace)
+        time.sleep(0.5)
+    for n in nodes:
+        if n.poll() is None:
+            n.kill()
+        n.wait(timeout=60)
+    for t in readers:
+        t.join(timeout=60)
+    return outs
 
 
 @pytest.mark.slow  # 4 processes x (torch + lightning + mne imports) + gloo on 2 cores: ~2 min
@@ -68,8 +101,11 @@ def test_two_nodes_two_processes_each(mi_store, tmp_path):
     port = free_port()
     nodes = [subprocess.Popen(torchrun_node(port, script, args), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                               text=True, env=_env(), cwd=tmp_path) for _ in range(2)]
-    outs = [n.communicate(timeout=600)[0] for n in nodes]
+    outs = wait_nodes(nodes)
     assert [n.returncode for n in nodes] == [0, 0], "\n".join(o[-3000:] for o in outs)
+    # one writer of the run folder's files (global rank 0), no temporary left by any rank
+    assert json.loads((run / "metrics.json").read_text())["train/epochs"] == 1.0
+    assert [p.name for p in run.iterdir() if p.name.endswith(".tmp")] == []
     ranks = [json.loads((rec / f"rank{r}.json").read_text()) for r in range(4)]
     assert {(x["node"], x["local"]) for x in ranks} == {(0, 0), (0, 1), (1, 0), (1, 1)}
     assert all(x["world"] == 4 for x in ranks)
