@@ -4,6 +4,11 @@ same EEG batch, when importable) on one device.
     python -m benchmarks.gpu_steps                 # CUDA: float32 and bf16 autocast, realistic sizes
     python -m benchmarks.gpu_steps --dry-run       # CPU, tiny sizes, 1 step: checks the code path only
 
+The signalkit models are built with ``build_model`` from ``benchmarks/gpu_models.json``: their plain
+configs as ``model_config`` composes them (the GPU image has no Hydra; a test checks the file equals
+``model_config``, and ``--write-configs`` rewrites it). EEGNet is braindecode's where braindecode is
+installed, else the self-contained copy in ``benchmarks/eegnet.py`` (the row says which).
+
 A step is forward, loss, backward and AdamW on a fixed random batch of the model's data contract:
 EEG ``(B, C, T)`` with sensor positions, weather ``(B, history, V, H, W)`` (a WeatherBench 2
 64 x 32 grid), video ``(B, 10, 1, 64, 64)`` (Moving MNIST). On CUDA the time is the median of
@@ -20,11 +25,35 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
 from benchmarks.report import have, md_table
+
+CONFIGS = Path(__file__).with_name("gpu_models.json")
+# the named models timed, with the overrides they are built with (model_config(name, **overrides))
+MODEL_OVERRIDES = {"eeg_decoder": {"num_classes": 4}, "weather_afno": {}, "video_simvp": {}}
+
+
+def model_configs() -> dict[str, dict]:
+    """The plain configs of the timed models, read from ``benchmarks/gpu_models.json``."""
+    return json.loads(CONFIGS.read_text())
+
+
+def write_configs() -> None:
+    """Rewrite ``benchmarks/gpu_models.json`` from ``model_config`` (needs Hydra: run it here, not there)."""
+    from signalkit.models import model_config
+
+    cfgs = {name: model_config(name, **kw) for name, kw in MODEL_OVERRIDES.items()}
+    CONFIGS.write_text(json.dumps(cfgs, indent=1, sort_keys=True) + "\n")
+
+
+def _build(name: str) -> torch.nn.Module:
+    from signalkit.models import build_model
+
+    return build_model(model_configs()[name])
 
 SIZES = {  # (full, dry run)
     "eeg": ({"B": 64, "C": 64, "T": 640}, {"B": 2, "C": 8, "T": 160}),
@@ -34,9 +63,7 @@ SIZES = {  # (full, dry run)
 
 
 def _eeg(dev: torch.device, s: dict) -> tuple[torch.nn.Module, dict, Callable]:
-    from signalkit.models import create_model
-
-    model = create_model("eeg_decoder", num_classes=4)
+    model = _build("eeg_decoder")
     g = torch.Generator().manual_seed(0)
     batch = {"x": torch.randn(s["B"], s["C"], s["T"], generator=g),
              "pos": (0.08 * torch.randn(s["C"], 3, generator=g)).expand(s["B"], s["C"], 3).contiguous(),
@@ -45,8 +72,16 @@ def _eeg(dev: torch.device, s: dict) -> tuple[torch.nn.Module, dict, Callable]:
     return model, batch, lambda out, b: F.cross_entropy(out.float(), b["y"])
 
 
+def eegnet_source() -> str:
+    """Where the timed EEGNet comes from: ``braindecode`` when importable, else ``benchmarks/eegnet.py``."""
+    return "braindecode" if have("braindecode") else "benchmarks/eegnet.py"
+
+
 def _eegnet(dev: torch.device, s: dict) -> tuple[torch.nn.Module, dict, Callable]:
-    from braindecode.models import EEGNet
+    if eegnet_source() == "braindecode":
+        from braindecode.models import EEGNet
+    else:
+        from benchmarks.eegnet import EEGNet
 
     model = EEGNet(n_chans=s["C"], n_outputs=4, n_times=s["T"])
     g = torch.Generator().manual_seed(0)
@@ -64,9 +99,9 @@ class _Unbatch(torch.nn.Module):
 
 
 def _weather(dev: torch.device, s: dict) -> tuple[torch.nn.Module, dict, Callable]:
-    from signalkit.models import build_model, model_config
+    from signalkit.models import build_model
 
-    cfg = model_config("weather_afno")
+    cfg = model_configs()["weather_afno"]
     cfg["tokenizer"].update(n_vars=s["V"], history=2)
     model = build_model(cfg)
     g = torch.Generator().manual_seed(0)
@@ -79,16 +114,14 @@ def _weather(dev: torch.device, s: dict) -> tuple[torch.nn.Module, dict, Callabl
 
 
 def _video(dev: torch.device, s: dict) -> tuple[torch.nn.Module, dict, Callable]:
-    from signalkit.models import create_model
-
-    model = create_model("video_simvp")
+    model = _build("video_simvp")
     g = torch.Generator().manual_seed(0)
     batch = {"x": torch.rand(s["B"], s["T"], 1, s["H"], s["W"], generator=g),
              "y": torch.rand(s["B"], s["T"], 1, s["H"], s["W"], generator=g)}
     return model, batch, lambda out, b: F.mse_loss(out.float(), b["y"])
 
 
-MODELS = {"signalkit eeg_decoder": ("eeg", _eeg), "braindecode EEGNet": ("eeg", _eegnet),
+MODELS = {"signalkit eeg_decoder": ("eeg", _eeg), "EEGNet": ("eeg", _eegnet),
           "signalkit weather_afno": ("weather", _weather), "signalkit video_simvp": ("video", _video)}
 
 
@@ -139,9 +172,9 @@ def run(dry_run: bool, warmup: int, steps: int, precisions: list[str]) -> list[d
     dev = torch.device("cuda" if torch.cuda.is_available() and not dry_run else "cpu")
     rows = []
     for label, (kind, make) in MODELS.items():
-        if label.startswith("braindecode") and not have("braindecode"):
-            rows.append({"model": label, "error": "braindecode not importable"})
-            continue
+        if label == "EEGNet":
+            label = "braindecode EEGNet" if eegnet_source() == "braindecode" else \
+                "EEGNet (benchmarks/eegnet.py; braindecode not installed)"
         sizes = SIZES[kind][1 if dry_run else 0]
         for precision in precisions:
             torch.manual_seed(0)
@@ -163,7 +196,7 @@ def run(dry_run: bool, warmup: int, steps: int, precisions: list[str]) -> list[d
 
 
 def markdown(rows: list[dict], header: str) -> str:
-    eegnet = {r["precision"]: r["ms_per_step"] for r in rows if r["model"] == "braindecode EEGNet" and "error" not in r}
+    eegnet = {r["precision"]: r["ms_per_step"] for r in rows if "EEGNet" in r["model"] and "error" not in r}
     table = []
     for r in rows:
         if "error" in r:
@@ -183,7 +216,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--warmup", type=int, default=5)
     p.add_argument("--steps", type=int, default=20)
     p.add_argument("--json", default=None, help="also write the rows to this file")
+    p.add_argument("--write-configs", action="store_true", help="rewrite benchmarks/gpu_models.json and exit")
     args = p.parse_args(argv)
+    if args.write_configs:
+        write_configs()
+        return 0
     if not args.dry_run and not torch.cuda.is_available():
         print("benchmarks/gpu_steps.py needs a CUDA GPU (or --dry-run); nothing was measured.", file=sys.stderr)
         return 1
@@ -197,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         with open(args.json, "w") as f:
             json.dump(rows, f, indent=1)
-    return 0 if rows and all("error" not in r for r in rows if not r["model"].startswith("braindecode")) else 1
+    return 0 if rows and all("error" not in r for r in rows) else 1
 
 
 if __name__ == "__main__":

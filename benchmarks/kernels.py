@@ -224,15 +224,16 @@ def bench(cases: list[Case], bw: float, passes: tuple[str, ...]) -> list[list[st
                 case.op, case.shape, p, f"{t:.3f}", f"{tr:.3f}", f"{t / tr:.2f}x",
                 f"{floor:.3f}", f"{tr / floor:.1f}x",
             ])
-            print(" | ".join(rows[-1]), file=sys.stderr, flush=True)
+            print("| " + " | ".join(rows[-1]) + " |", flush=True)  # row by row: a run cut short keeps its rows
     return rows
 
 
-def markdown(rows: list[list[str]], header: str) -> str:
-    cols = ["op", "shape", "pass", "torch ms", "triton ms", "speed-up", "floor ms", "triton / floor"]
-    out = [header, "", "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    out += ["| " + " | ".join(r) + " |" for r in rows]
-    return "\n".join(out)
+COLS = ["op", "shape", "pass", "torch ms", "triton ms", "speed-up", "floor ms", "triton / floor"]
+
+
+def markdown_header(header: str) -> str:
+    """The table's title line and column header; :func:`bench` prints the rows under it."""
+    return "\n".join([header, "", "| " + " | ".join(COLS) + " |", "|" + "---|" * len(COLS)])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -262,16 +263,13 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown ops {sorted(unknown)}; choose from {sorted(builders)}")
     bw = copy_bandwidth() if DEVICE == "cuda" else _cpu_copy_bandwidth()
     passes = ("fwd",) if args.fwd_only else ("fwd", "fwd+bwd")
-    rows = []
-    for op in args.ops.split(","):
-        rows += bench(builders[op](dtype, args.quick), bw, passes)
-        torch.cuda.empty_cache()
     name = torch.cuda.get_device_name() if DEVICE == "cuda" else "CPU dry run (tiny sizes, one call; not a measurement)"
-    header = (
-        f"{name}, {args.dtype}, torch {torch.__version__}, "
-        f"copy bandwidth {bw / 1e9:.0f} GB/s; median ms of triton.testing.do_bench"
-    )
-    print(markdown(rows, header))
+    print(markdown_header(f"{name}, {args.dtype}, torch {torch.__version__}, "
+                          f"copy bandwidth {bw / 1e9:.0f} GB/s; median ms of triton.testing.do_bench"), flush=True)
+    for op in args.ops.split(","):
+        bench(builders[op](dtype, args.quick), bw, passes)
+        if DEVICE == "cuda":
+            torch.cuda.empty_cache()
     return 0
 
 
