@@ -283,10 +283,49 @@ def _wait_until_up(port: int, proc: subprocess.Popen, timeout: float = 60.0) -> 
     raise RuntimeError("moto server did not start")
 
 
+def _loopback(host) -> bool:
+    text = host.decode() if isinstance(host, bytes) else str(host)
+    return host is None or text == "localhost" or text.startswith("127.") or text in ("::1", "0:0:0:0:0:0:0:1")
+
+
+@contextlib.contextmanager
+def loopback_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """In this process (and the DataLoader workers it forks), refuse every name lookup and every
+    connection to a host other than 127.0.0.1 / ::1 / localhost: an ``OSError`` is raised and the
+    host recorded in the yielded list (recorded too where the caller swallows the error)."""
+    attempts: list[str] = []
+    real_getaddrinfo, real_connect, real_connect_ex = socket.getaddrinfo, socket.socket.connect, socket.socket.connect_ex
+
+    def getaddrinfo(host, *args, **kwargs):
+        if not _loopback(host):
+            attempts.append(f"lookup {host}")
+            raise socket.gaierror(socket.EAI_NONAME, f"tests: no network beyond 127.0.0.1 (lookup of {host})")
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    def check(sock, address) -> None:
+        if sock.family in (socket.AF_INET, socket.AF_INET6) and not _loopback(address[0]):
+            attempts.append(f"connect {address[0]}:{address[1]}")
+            raise ConnectionRefusedError(f"tests: no network beyond 127.0.0.1 (connect to {address[0]})")
+
+    def connect(sock, address):
+        check(sock, address)
+        return real_connect(sock, address)
+
+    def connect_ex(sock, address):
+        check(sock, address)
+        return real_connect_ex(sock, address)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
+    yield attempts
+
+
 @contextlib.contextmanager
 def s3_endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """Start moto's S3 server on 127.0.0.1, point ``AWS_ENDPOINT_URL`` and the test credentials at it;
-    yield the endpoint URL. fsspec's cached S3 filesystems are dropped before and after."""
+    yield the endpoint URL. fsspec's cached S3 filesystems are dropped before and after. While it is
+    up, this process reaches no host but 127.0.0.1 (:func:`loopback_only`; an attempt fails the test)."""
     pytest.importorskip("s3fs")
     pytest.importorskip("moto.server")
     import s3fs
@@ -305,7 +344,9 @@ def s3_endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
     s3fs.S3FileSystem.clear_instance_cache()
     try:
-        yield endpoint
+        with loopback_only(monkeypatch) as attempts:
+            yield endpoint
+        assert attempts == [], f"network beyond 127.0.0.1 was tried: {attempts}"
     finally:
         s3fs.S3FileSystem.clear_instance_cache()
         server.terminate()

@@ -136,3 +136,23 @@ def test_predict_from_s3_equals_local(bucket, tmp_path):
     b = xr.open_zarr(out_s3, consolidated=False)["forecast"].values
     assert a.shape == b.shape and np.isfinite(a).any()
     np.testing.assert_array_equal(a, b)
+
+
+def test_only_loopback_is_reachable(endpoint):
+    """While the endpoint is up, this process can reach no host but 127.0.0.1: the tests above ran
+    under this guard (an attempt anywhere else fails the module at teardown)."""
+    import socket
+
+    from tests.support import loopback_only
+
+    assert socket.getaddrinfo.__qualname__ == "loopback_only.<locals>.getaddrinfo"
+    with pytest.MonkeyPatch.context() as mp, loopback_only(mp) as attempts:  # what the guard does, on its own list
+        for host in ("s3.amazonaws.com", "169.254.169.254", "10.255.255.1"):
+            with pytest.raises(OSError, match="no network beyond 127.0.0.1"):
+                socket.create_connection((host, 443), timeout=1)
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        with s, pytest.raises(OSError, match="no network beyond 127.0.0.1"):
+            s.connect(("8.8.8.8", 53))
+        assert attempts == ["lookup s3.amazonaws.com", "lookup 169.254.169.254", "lookup 10.255.255.1",
+                            "connect 8.8.8.8:53"]
+        socket.create_connection(("127.0.0.1", int(endpoint.rsplit(":", 1)[1])), timeout=5).close()
