@@ -144,9 +144,11 @@ def check_target(path: str | os.PathLike, kind: str, *, what: str, sources: Iter
     if not target.is_dir() or target.is_symlink():
         raise ConfigError(f"{what}: {path} exists and is not a folder signalkit made; move it away or choose another path")
     found = marker_kind(target)
-    if found == kind:
-        return
     if found is None and allow_empty and _empty(target):
+        return
+    if found is None:  # another process may have moved its marker in since the first look (it stays there)
+        found = marker_kind(target)
+    if found == kind:
         return
     made = f"a signalkit {found}" if found else "not made by signalkit"
     raise ConfigError(f"{what}: {path} exists and is {made} (expected a signalkit {kind}); "
