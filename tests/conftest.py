@@ -9,12 +9,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-# Triton kernels run on CPU through the interpreter, which must be chosen before triton is
-# first imported (lightning and torch may import it during collection).
-os.environ.setdefault("TRITON_INTERPRET", "1")
-
 import pytest
 import torch
+
+# Without a GPU, the Triton kernels run on CPU through the interpreter, which must be chosen before
+# triton is first imported (lightning may import it during collection; importing torch does not). With
+# a GPU the compiled kernels are what the tests check, unless TRITON_INTERPRET is set by the caller.
+if not torch.cuda.is_available():
+    os.environ.setdefault("TRITON_INTERPRET", "1")
 
 from tests.support import one_torch_thread
 
