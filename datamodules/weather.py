@@ -186,7 +186,9 @@ class WeatherDataModule(L.LightningDataModule):
                                                self.anomalies)
         self.baselines = {"lead_steps": [int(round(h / self.step_hours)) for h in self.lead_times]}
         if self.linear_baseline:
-            self.baselines["linear"] = self._fit_linear(max_lead)
+            self.baselines["linear"] = self._fit_linear(self.baselines["lead_steps"])
+            if 1 not in self.baselines["lead_steps"]:  # the one-step fit the model's local term starts at
+                self.baselines["linear_one_step"] = self._fit_linear([1])
         for ds in self.datasets.values():
             ds.baselines = self.baselines
 
@@ -199,17 +201,19 @@ class WeatherDataModule(L.LightningDataModule):
                 spans.append(float((sel[-1] - sel[0]).astype(np.int64)) / NS_PER_HOUR / 24 + self.dt_hours / 24)
         return max(spans)
 
-    def _fit_linear(self, max_lead: int, batch: int = 256):
-        """Per-grid-point least squares of the anomalies at each lead on the last ``history`` anomalies
-        (normalised units), over the training init times that have every lead inside the split."""
+    def _fit_linear(self, lead_steps: Sequence[int], batch: int = 256):
+        """Per-grid-point least squares of the anomalies ``lead_steps`` model steps ahead on the last
+        ``history`` anomalies (normalised units), over the training init times that have every lead
+        inside the split; ``None`` when the longest lead does not fit in the training period."""
         from signalkit.baselines.weather import LinearAnomaly
 
+        max_lead = int(max(lead_steps))
         index = self._index("train", max_lead)
         if len(index) == 0:  # the longest lead does not fit in the training period
             return None
         ds = ForecastDataset(self._sources_cache, self.times, index, self.history, self.step, max_lead, self.norm,
                              self.mask, self.lat, self.lon, self.climatology, self.anomalies)
-        steps = np.asarray(self.baselines["lead_steps"]) - 1
+        steps = np.asarray(lead_steps, np.int64) - 1
         lin = LinearAnomaly(self.history, len(steps))
         for b in range(0, len(ds), batch):
             items = [ds[i] for i in range(b, min(b + batch, len(ds)))]

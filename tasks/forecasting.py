@@ -128,13 +128,17 @@ class WeatherForecastingTask(BaseTask):
     def init_local_linear(self, baselines: dict) -> bool:
         """Set the head's local term to the one-step linear regression ``a(t+s) = sum_j c_j a(t-js) + c``:
         ``delta = ((c_0 - 1) a(t) + sum_{j>0} c_j a(t-js) + c) / diff_std``. False when the head has
-        no local term or the baselines have no one-step fit."""
+        no local term or the baselines have no one-step fit (``baselines["linear"]`` when one step is
+        among its ``lead_steps``, else ``baselines["linear_one_step"]``)."""
         head = getattr(self.model, "head", None)
         lin, steps = baselines.get("linear"), list(baselines.get("lead_steps") or [])
-        if getattr(head, "local_weight", None) is None or lin is None or 1 not in steps:
+        if 1 not in steps:  # lead times beyond one step: the data module's separate one-step fit
+            lin, steps = baselines.get("linear_one_step"), [1]
+        if getattr(head, "local_weight", None) is None or lin is None:
             return False
-        coef = torch.as_tensor(lin.finish().coef[steps.index(1)] if lin.coef is None else lin.coef[steps.index(1)],
-                               dtype=torch.float32)  # (lags + 1, V, H, W): a(t), a(t - s), ..., constant
+        if lin.coef is None:
+            lin.finish()
+        coef = torch.as_tensor(lin.coef[steps.index(1)], dtype=torch.float32)  # (lags + 1, V, H, W): a(t), a(t - s), ..., constant
         lags = coef.shape[0] - 1
         scale = self.diff_std.cpu()[:, None, None]
         weight = torch.zeros_like(head.local_weight)
