@@ -62,7 +62,7 @@ def test_lead_time_longer_than_test_period(synthetic_store, tmp_path, capsys):
 def test_lead_time_not_a_multiple_of_the_step(synthetic_store, tmp_path, capsys):
     args = ["train", "experiment=weather/regional", f"data.store={synthetic_store}",
             "data.split.train=[2017-01-01,2017-01-06]", "data.split.val=[2017-01-07,2017-01-08]",
-            "data.split.test=[2017-01-09,2017-01-10]", "data.lead_times=[9]", "data.step_hours=6", f"output_dir={tmp_path / 'run'}"]
+            "data.split.test=[2017-01-09,2017-01-10]", "data.lead_times=[9]", f"output_dir={tmp_path / 'run'}"]
     code, err = _run(capsys, args)
     assert code == 2 and "data.lead_times: 9 h is not a positive multiple of the model step 6 h" in err
 

@@ -17,8 +17,7 @@ from tests.support import SYN_SPLIT
 def test_ddp_weather_metrics_equal_one_process(synthetic_store, tmp_path):
     out = tmp_path / "run"
     args = [sys.executable, "-m", "signalkit.cli", "train", "experiment=weather/regional", "trainer=ddp",
-            f"data.store={synthetic_store}", *SYN_SPLIT, "data.lead_times=[6,12]", "data.step_hours=6", "data.history=2",
-            "data.rollout_steps=2",
+            f"data.store={synthetic_store}", *SYN_SPLIT, "data.lead_times=[6,12]", "data.rollout_steps=2",
             "model.dim=8", "model.backbone.depth=1", "model.backbone.num_blocks=2", "trainer.max_epochs=1",
             "trainer.accelerator=cpu", "trainer.devices=2", "trainer.enable_progress_bar=false",
             "data.batch_size=3", f"output_dir={out}"]

@@ -126,7 +126,7 @@ def test_predict_from_s3_equals_local(bucket, tmp_path):
              "data.split.test=[2017-01-09,2017-01-10]"]
     run = tmp_path / "run"
     train(["experiment=weather/regional", f"data.store={local}", *split, "data.lead_times=[6,12]",
-           "data.step_hours=6", "data.history=2", "data.rollout_steps=2", "task.rollout_steps=2", "model.dim=8", "model.backbone.depth=1",
+           "data.rollout_steps=2", "task.rollout_steps=2", "model.dim=8", "model.backbone.depth=1",
            "model.backbone.num_blocks=1", "trainer.max_epochs=1", "trainer.enable_progress_bar=false",
            "test=false", f"output_dir={run}"])
     ckpt = str(run / "checkpoints" / "last.ckpt")

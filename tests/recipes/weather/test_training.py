@@ -21,8 +21,7 @@ def trained(synthetic_store, tmp_path_factory) -> Path:
 
     out = tmp_path_factory.mktemp("wxrun")
     train(["experiment=weather/regional", f"data.store={synthetic_store}", *SYN_SPLIT,
-           "data.lead_times=[6,12]", "data.step_hours=6", "data.history=2", "data.rollout_steps=2",
-           "task.rollout_steps=2", "task.rollout_start_epoch=3",
+           "data.lead_times=[6,12]", "data.rollout_steps=2", "task.rollout_steps=2", "task.rollout_start_epoch=3",
            "model.dim=16", "model.backbone.depth=2", "model.backbone.num_blocks=2", "trainer.max_epochs=6",
            "task.lr=3e-3", "trainer.enable_progress_bar=false", f"output_dir={out}"])
     return out
