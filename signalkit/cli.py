@@ -133,15 +133,15 @@ def _prefix_reader(override: str) -> str:
 
 @command("train")
 def _train(args: list[str]) -> int:
-    from signalkit.config import compose
+    from signalkit.config import compose, to_plain
     from signalkit.training import run_train
 
     _, overrides = _split_overrides(args)
     cfg = compose("train", overrides)
-    if PRINT_CONFIG in args:
+    if PRINT_CONFIG in args:  # resolved: the values a run uses (a backbone's size, the run's name)
         from omegaconf import OmegaConf
 
-        print(OmegaConf.to_yaml(cfg))
+        print(OmegaConf.to_yaml(to_plain(cfg)))
         return 0
     metrics = run_train(cfg)
     _print_metrics(metrics)

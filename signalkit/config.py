@@ -12,6 +12,36 @@ from signalkit.errors import ConfigError
 CONFIG_MODULE = "signalkit.configs"
 
 
+def _backbone_size(name: str, size: str, key: str) -> Any:
+    """``${sk.backbone_size:<family>,<size>,<key>}``: a value of a backbone's named size in code."""
+    from signalkit.backbones.registry import size_value
+
+    return size_value(str(name), str(size), str(key))
+
+
+_WARNED: set[str] = set()
+
+
+def _deprecated_backbone(old: str, size: str) -> str:
+    """``${sk.deprecated_backbone:<old name>,<size>}``: warn that ``model/backbone=<old>`` is deprecated."""
+    import warnings
+
+    if old in _WARNED:
+        return str(size)
+    _WARNED.add(old)
+    family = str(old)[: -len(str(size)) - 1]
+    warnings.warn(f"model/backbone={old} is deprecated and will be removed in the next release; use "
+                  f"model/backbone={family} model.backbone.size={size}", DeprecationWarning, stacklevel=2)
+    return str(size)
+
+
+# the resolvers the packaged configs use (model/backbone/<family>.yaml); registered once per process
+RESOLVERS = {"sk.backbone_size": _backbone_size, "sk.deprecated_backbone": _deprecated_backbone}
+for _name, _fn in RESOLVERS.items():
+    if not OmegaConf.has_resolver(_name):
+        OmegaConf.register_new_resolver(_name, _fn)
+
+
 def compose(config_name: str, overrides: Sequence[str] = ()) -> DictConfig:
     """Compose ``configs/<config_name>.yaml`` with Hydra overrides (``key=value`` strings).
 
@@ -55,6 +85,16 @@ def _one_line(err: Exception) -> str:
 
 def to_plain(cfg: Any) -> Any:
     """A resolved plain-Python copy (dicts/lists/scalars) of an OmegaConf node."""
+    from omegaconf.errors import InterpolationResolutionError
+
     if isinstance(cfg, (DictConfig,)) or OmegaConf.is_config(cfg):
-        return OmegaConf.to_container(cfg, resolve=True)
+        try:
+            return OmegaConf.to_container(cfg, resolve=True)
+        except InterpolationResolutionError as err:  # a resolver's own ConfigError, in its words
+            cause: BaseException | None = err
+            while cause is not None and not isinstance(cause, ConfigError):
+                cause = cause.__cause__ or cause.__context__
+            if cause is not None:
+                raise ConfigError(str(cause)) from None
+            raise
     return cfg

@@ -8,6 +8,7 @@ A size gives defaults only: keyword arguments given explicitly win over it.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -40,6 +41,28 @@ def list_backbones() -> list[str]:
 def backbone_sizes(name: str) -> dict[str, dict[str, Any]]:
     """``{size: keyword arguments}`` of backbone ``name`` (``{}`` for a backbone without named sizes)."""
     return {k: dict(v) for k, v in BACKBONES.meta(name).get("sizes", {}).items()}
+
+
+def size_value(name: str, size: str, key: str) -> Any:
+    """The value of ``key`` in backbone ``name``'s named ``size`` (the family's default for a key the
+    size does not set), for the ``model/backbone/<family>.yaml`` files
+    (``kernel_size: ${sk.backbone_size:${.name},${.size},kernel_size}``).
+
+    Raises:
+        ConfigError: unknown backbone, size or key, naming ``model.backbone.<key>``.
+    """
+    import inspect
+
+    table = backbone_sizes(name)
+    if size not in table:
+        raise ConfigError(f"model.backbone.size: unknown size {size!r} for backbone {name!r} "
+                          f"(known: {', '.join(table) or 'none'})")
+    if key in table[size]:
+        return copy.deepcopy(table[size][key])
+    param = inspect.signature(BACKBONES.get_builder(name)).parameters.get(key)
+    if param is None or param.default is inspect.Parameter.empty:
+        raise ConfigError(f"model.backbone.{key}: backbone {name!r} has no option {key!r}")
+    return param.default
 
 
 def sized_config(config: Mapping[str, Any]) -> dict[str, Any]:
