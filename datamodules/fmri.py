@@ -32,13 +32,13 @@ import zarr
 from torch.utils.data import Dataset, default_collate
 
 from signalkit.batch import FMRIContract
+from signalkit.datamodules.base import StoreDataModule
 from signalkit.datamodules.loading.collate import collate_sensor
-from signalkit.datamodules.loading.loaders import StagedDataModule
-from signalkit.datamodules.splits import STAGES, split_index
+from signalkit.datamodules.splits import STAGES
 from signalkit.datamodules.windows import INDEX_COLUMNS, label_mapping
 from signalkit.errors import ConfigError, InputError
 from signalkit.recording import CH_TYPES, str_values
-from signalkit.store import Store, open_store
+from signalkit.store import Store
 
 MODES = {"volume": "signal", "region": "region_signal"}
 
@@ -196,7 +196,7 @@ def collate_volume(samples: Sequence[dict]) -> dict:
     return default_collate(list(samples))
 
 
-class FMRIDataModule(StagedDataModule):
+class FMRIDataModule(StoreDataModule):
     """Windows of an fMRI store for decoding, forecasting or masked reconstruction.
 
     Args:
@@ -217,33 +217,22 @@ class FMRIDataModule(StagedDataModule):
                  num_workers: int = 0, normalize: str = "run", preload: bool | str = "auto",
                  modality: str | None = "fmri"):
         super().__init__()
-        if store in (None, "", "???"):
-            raise ConfigError("data.store: no store given (set data.store=<path of an ingested store>)")
+        self._init_store(store, events, split, batch_size, num_workers, preload, modality)
         if mode not in MODES:
             raise ConfigError(f"data.mode: expected volume|region, got {mode!r}")
         normalize = {True: "run", False: "none", None: "none"}.get(normalize, normalize)
         if normalize not in ("run", "global", "none"):
             raise ConfigError(f"data.normalize: expected run|global|none, got {normalize!r}")
-        self.store_path, self.mode = str(store), mode
+        self.mode = mode
         self.window_s, self.tmin_s, self.stride_s = float(window_s), float(tmin_s), stride_s
-        self.events = dict(events) if isinstance(events, Mapping) else (list(events) if events is not None else None)
         self.horizon = int(horizon)
-        self.split_cfg = {"by": "subject", "fractions": (0.7, 0.15, 0.15), "seed": 0, "assign": None,
-                          **dict(split or {})}
-        unknown = set(self.split_cfg) - {"by", "fractions", "seed", "assign"}
-        if unknown:
-            raise ConfigError(f"data.split: unknown key(s) {sorted(unknown)}")
-        self.batch_size, self.num_workers = int(batch_size), int(num_workers)
         self.normalize = str(normalize)
-        self.preload, self.modality = preload, modality
         self.datasets: dict[str, FMRIWindowDataset] = {}
 
     def setup(self, stage: str | None = None) -> None:
         if self.datasets:
             return
-        store = open_store(self.store_path)
-        if self.modality and store.modality and store.modality != self.modality:
-            raise ConfigError(f"data.modality: store {self.store_path} holds {store.modality}, not {self.modality}")
+        store = self._open_store()
         var = MODES[self.mode]
         trs = set()
         for rid in store:
@@ -259,32 +248,12 @@ class FMRIDataModule(StagedDataModule):
         mapping = label_mapping(self.events)[0] if self.events is not None else None
         index = build_fmri_index(store, self.window, events=mapping, tmin_s=self.tmin_s, stride=stride,
                                  horizon=self.horizon)
-        splits = split_index(index, by=self.split_cfg["by"], fractions=self.split_cfg["fractions"],
-                             seed=int(self.split_cfg["seed"]), assign=self.split_cfg["assign"])
-        if splits["train"].empty:
-            raise ConfigError(f"data.split: the training split of {self.store_path} is empty")
-        if self.events is not None:  # a typo in a label is an error, not a one-class perfect score
-            from signalkit.datamodules.labels import check_labels
-
-            check_labels(store, *label_mapping(self.events), splits)
+        splits = self._split(store, index)
         stats = {rid: run_stats(store, rid, var, self.normalize) for rid in store}
-        preload = self._preload(store, var)
+        preload = self._preload_auto(store[r][var].shape for r in store)
         self.datasets = {s: FMRIWindowDataset(store, splits[s], self.mode, self.horizon, stats, preload)
                          for s in STAGES}
         self.index = index
-
-    def _preload(self, store: Store, var: str) -> bool:
-        if self.preload != "auto":
-            return bool(self.preload)
-        return sum(int(np.prod(store[r][var].shape)) * 4 for r in store) < 2 * 1024**3
-
-    @property
-    def class_names(self) -> list[str]:
-        return label_mapping(self.events)[1] if self.events is not None else []
-
-    @property
-    def num_classes(self) -> int:
-        return len(self.class_names)
 
     def data_contract(self) -> dict:
         """The input contract a model trained on this data expects (saved with the model)."""
