@@ -63,11 +63,10 @@ def _softshrink(v, lam):
 
 
 @triton.jit
-def _afno_fwd_kernel(
-    X, W1, B1, W2, B2, Y, M, nb, BS, H, lam,
-    PREC: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_BS: tl.constexpr, BLOCK_H: tl.constexpr,
-):
-    """X, Y: interleaved complex ``(M, nb * BS, 2)``."""
+def _token_tile(X, M, nb, BS, BLOCK_M: tl.constexpr, BLOCK_BS: tl.constexpr):
+    """This program's tile: channel block ``blk``, channel lanes ``ii`` (valid ``im``), the
+    interleaved offsets ``offs`` and mask ``m2`` of its ``(BLOCK_M, BLOCK_BS)`` tokens, and their
+    real and imaginary parts ``(xr, xi)`` in float32 (X: interleaved complex ``(M, nb * BS, 2)``)."""
     pm = tl.program_id(0)
     blk = tl.program_id(1)
     ms = pm * BLOCK_M + tl.arange(0, BLOCK_M)
@@ -78,6 +77,16 @@ def _afno_fwd_kernel(
     m2 = mm[:, None] & im[None, :]
     xr = tl.load(X + offs, mask=m2, other=0.0).to(tl.float32)
     xi = tl.load(X + offs + 1, mask=m2, other=0.0).to(tl.float32)
+    return blk, ii, im, offs, m2, xr, xi
+
+
+@triton.jit
+def _afno_fwd_kernel(
+    X, W1, B1, W2, B2, Y, M, nb, BS, H, lam,
+    PREC: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_BS: tl.constexpr, BLOCK_H: tl.constexpr,
+):
+    """X, Y: interleaved complex ``(M, nb * BS, 2)``."""
+    blk, ii, im, offs, m2, xr, xi = _token_tile(X, M, nb, BS, BLOCK_M, BLOCK_BS)
     o_r, o_i = _output(xr, xi, W1, B1, W2, B2, blk, nb, BS, H, ii, im, PREC, BLOCK_M, BLOCK_BS, BLOCK_H)
     tl.store(Y + offs, _softshrink(o_r, lam).to(Y.dtype.element_ty), mask=m2)
     tl.store(Y + offs + 1, _softshrink(o_i, lam).to(Y.dtype.element_ty), mask=m2)
@@ -88,16 +97,7 @@ def _afno_bwd_kernel(
     X, W1, B1, W2, B2, GY, GX, DW1, DB1, DW2, DB2, M, nb, BS, H, lam,
     PREC: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_BS: tl.constexpr, BLOCK_H: tl.constexpr,
 ):
-    pm = tl.program_id(0)
-    blk = tl.program_id(1)
-    ms = pm * BLOCK_M + tl.arange(0, BLOCK_M)
-    ii = tl.arange(0, BLOCK_BS)
-    mm = ms < M
-    im = ii < BS
-    offs = (ms.to(tl.int64)[:, None] * (nb * BS) + blk * BS + ii[None, :]) * 2
-    m2 = mm[:, None] & im[None, :]
-    xr = tl.load(X + offs, mask=m2, other=0.0).to(tl.float32)
-    xi = tl.load(X + offs + 1, mask=m2, other=0.0).to(tl.float32)
+    blk, ii, im, offs, m2, xr, xi = _token_tile(X, M, nb, BS, BLOCK_M, BLOCK_BS)
     # pass 1: recompute the output for the shrinkage mask
     o_r, o_i = _output(xr, xi, W1, B1, W2, B2, blk, nb, BS, H, ii, im, PREC, BLOCK_M, BLOCK_BS, BLOCK_H)
     gor = tl.load(GY + offs, mask=m2, other=0.0).to(tl.float32)
@@ -149,40 +149,37 @@ def _afno_bwd_kernel(
     tl.store(GX + offs + 1, gxi.to(GX.dtype.element_ty), mask=m2)
 
 
-def _config(xr: torch.Tensor, bs: int, H: int) -> dict:
-    """Block sizes (every tl.dot dim >= 16); weight tiles ``(BLOCK_BS, BLOCK_H)`` kept <= 4096."""
+def _launch(xr: torch.Tensor, w1: torch.Tensor) -> tuple[tuple[int, int], tuple[int, int, int, int], dict]:
+    """``(grid, (M, nb, bs, H), meta)`` of a forward or backward launch on ``xr (M, C, 2)`` with
+    ``w1 (2, nb, bs, H)``: block sizes (every tl.dot dim >= 16; weight tiles ``(BLOCK_BS, BLOCK_H)``
+    kept <= 4096), one program per ``BLOCK_M`` tokens of one channel block."""
+    M = xr.shape[0]
+    nb, bs, H = w1.shape[1:]
     block_bs = max(16, triton.next_power_of_2(bs))
-    return dict(
+    meta = dict(
         PREC="ieee" if xr.dtype == torch.float32 else "tf32",
         BLOCK_M=32,
         BLOCK_BS=block_bs,
         BLOCK_H=max(16, min(64, triton.next_power_of_2(H), 4096 // block_bs)),
         num_warps=8 if block_bs >= 64 else 4,
     )
+    return (triton.cdiv(M, meta["BLOCK_M"]), nb), (M, nb, bs, H), meta
 
 
 def afno_fwd(xr: torch.Tensor, w1, b1, w2, b2, lam: float) -> torch.Tensor:
     """xr: contiguous real view ``(M, C, 2)``; returns the same layout."""
-    M = xr.shape[0]
-    nb, bs, H = w1.shape[1:]
+    grid, dims, meta = _launch(xr, w1)
     y = torch.empty_like(xr)
-    cfg = _config(xr, bs, H)
-    grid = (triton.cdiv(M, cfg["BLOCK_M"]), nb)
-    _afno_fwd_kernel[grid](xr, w1, b1, w2, b2, y, M, nb, bs, H, lam, **cfg)
+    _afno_fwd_kernel[grid](xr, w1, b1, w2, b2, y, *dims, lam, **meta)
     return y
 
 
 def afno_bwd(xr, w1, b1, w2, b2, lam, gy):
     """Returns (gx in xr's layout/dtype, dw1, db1, dw2, db2 in the weights' dtypes)."""
-    M = xr.shape[0]
-    nb, bs, H = w1.shape[1:]
+    grid, dims, meta = _launch(xr, w1)
     f32 = dict(dtype=torch.float32, device=xr.device)
     gx = torch.empty_like(xr)
     dw1, db1 = torch.zeros(w1.shape, **f32), torch.zeros(b1.shape, **f32)
     dw2, db2 = torch.zeros(w2.shape, **f32), torch.zeros(b2.shape, **f32)
-    cfg = _config(xr, bs, H)
-    grid = (triton.cdiv(M, cfg["BLOCK_M"]), nb)
-    _afno_bwd_kernel[grid](
-        xr, w1, b1, w2, b2, gy.contiguous(), gx, dw1, db1, dw2, db2, M, nb, bs, H, lam, **cfg,
-    )
+    _afno_bwd_kernel[grid](xr, w1, b1, w2, b2, gy.contiguous(), gx, dw1, db1, dw2, db2, *dims, lam, **meta)
     return gx, dw1.to(w1.dtype), db1.to(b1.dtype), dw2.to(w2.dtype), db2.to(b2.dtype)
