@@ -42,6 +42,23 @@ class SensorEmbedding(nn.Module):
         return known * feats + (1 - known) * self.unknown + self.type_embed(ch_type)
 
 
+def channel_context(batch: dict) -> tuple[Tensor, Tensor, Tensor]:
+    """A batch's montage: ``ch_mask (B, C)`` bool, ``pos (B, C, 3)`` in the dtype of ``x`` and
+    ``ch_type (B, C)`` long, with the Batch contract's defaults where a key is missing (every channel
+    real, positions unknown (zeros), type 0). The one place the spatial filters read them from."""
+    x = batch["x"]
+    b, c = x.shape[0], x.shape[1]
+    mask = batch.get("ch_mask")
+    if mask is None:
+        mask = torch.ones(b, c, dtype=torch.bool, device=x.device)
+    pos = batch.get("pos")
+    pos = torch.zeros(b, c, 3, dtype=x.dtype, device=x.device) if pos is None else pos.to(x.dtype)
+    ch_type = batch.get("ch_type")
+    if ch_type is None:
+        ch_type = torch.zeros(b, c, dtype=torch.long, device=x.device)
+    return mask, pos, ch_type
+
+
 def signed_filters(queries: Tensor, keys: Tensor, mask: Tensor) -> Tensor:
     """Signed spatial filter weights ``(B, S, C)`` from ``queries (S, D)`` and sensor ``keys (B, C, D)``.
 
@@ -102,23 +119,12 @@ class SensorTokenizer(nn.Module):
 
     def spatial_filters(self, batch: dict) -> Tensor:
         """Signed spatial filter weights ``(B, S, C)`` for the batch's montage (0 on padding)."""
-        x = batch["x"]
-        b, c, _ = x.shape
-        mask = batch.get("ch_mask")
-        if mask is None:
-            mask = torch.ones(b, c, dtype=torch.bool, device=x.device)
+        mask, _, _ = channel_context(batch)
         return signed_filters(self.queries, self.keys(self._sensors(batch)), mask)
 
     def _sensors(self, batch: dict) -> Tensor:
-        x = batch["x"]
-        b, c, _ = x.shape
-        pos = batch.get("pos")
-        if pos is None:
-            pos = torch.zeros(b, c, 3, device=x.device)
-        ch_type = batch.get("ch_type")
-        if ch_type is None:
-            ch_type = torch.zeros(b, c, dtype=torch.long, device=x.device)
-        return self.sensor(pos.to(x.dtype), ch_type)
+        _, pos, ch_type = channel_context(batch)
+        return self.sensor(pos, ch_type)
 
     def _patches(self, x: Tensor) -> Tensor:
         pad = (-x.shape[-1]) % self.patch_size

@@ -23,7 +23,7 @@ from torch import Tensor, nn
 
 from signalkit.errors import ConfigError
 from signalkit.tokenizers.registry import register_tokenizer
-from signalkit.tokenizers.sensor import SensorEmbedding, signed_filters
+from signalkit.tokenizers.sensor import SensorEmbedding, channel_context, signed_filters
 
 
 @register_tokenizer("sensor_filter")
@@ -43,8 +43,10 @@ class SensorFilterTokenizer(nn.Module):
         sensor_dim: width of the sensor (position + type) embedding that keys the spatial filters.
         sfreq: sampling rate in Hz, or ``None``.
         max_channels: channels without a known position (all-zero ``pos``, e.g. an EEGLAB file
-            without channel locations) are told apart by a learned embedding of their index
-            instead (a fixed channel order, as in EEGNet); up to this many channels.
+            without channel locations) get free spatial weights indexed by their channel number
+            instead (a fixed channel order, as in EEGNet); up to this many channels. (An earlier
+            version keyed them by a learned index embedding through the same query product as
+            positions: 0.86 against free weights' 0.94 on the EEGLAB sample, 3 seeds.)
     """
 
     grid_ndim = 1
@@ -68,7 +70,6 @@ class SensorFilterTokenizer(nn.Module):
         self.kernel_size, self.pool, self.depth_multiplier = kernel_size, pool, depth_multiplier
         n_virtual = temporal_filters * depth_multiplier
         self.sensor = SensorEmbedding(sensor_dim)
-        self.slot = nn.Embedding(max_channels, sensor_dim)
         self.keys = nn.Sequential(nn.Linear(sensor_dim, sensor_dim), nn.LayerNorm(sensor_dim))
         self.queries = nn.Parameter(torch.randn(n_virtual, sensor_dim))
         # one temporal kernel per F1 filter, shared by its D spatial filters (as in EEGNet)
@@ -79,25 +80,26 @@ class SensorFilterTokenizer(nn.Module):
         self.pointwise = nn.Conv1d(n_virtual, dim, 1, bias=False)
         self.norm2 = nn.BatchNorm1d(dim)
         self.drop = nn.Dropout(dropout)
+        # spatial weights of channels without a position, by channel index (``(max_channels, F1 * D)``)
+        self.index_filters = nn.Parameter(torch.randn(max_channels, n_virtual))
 
     def spatial_filters(self, batch: dict) -> Tensor:
-        """Signed spatial filter weights ``(B, F1 * D, C)`` for the batch's montage (0 on padding)."""
-        x = batch["x"]
-        b, c, _ = x.shape
-        mask = batch.get("ch_mask")
-        if mask is None:
-            mask = torch.ones(b, c, dtype=torch.bool, device=x.device)
-        pos = batch.get("pos")
-        pos = torch.zeros(b, c, 3, device=x.device) if pos is None else pos.to(x.dtype)
-        ch_type = batch.get("ch_type")
-        if ch_type is None:
-            ch_type = torch.zeros(b, c, dtype=torch.long, device=x.device)
-        if c > self.slot.num_embeddings:
-            raise ConfigError(f"model.tokenizer.max_channels: {c} channels, more than {self.slot.num_embeddings}")
-        emb = self.sensor(pos, ch_type)
-        unknown = (pos.abs().sum(-1, keepdim=True) == 0).to(emb.dtype)  # (B, C, 1)
-        emb = emb + unknown * self.slot.weight[:c].to(emb.dtype)
-        return signed_filters(self.queries, self.keys(emb), mask)
+        """Signed spatial filter weights ``(B, F1 * D, C)`` for the batch's montage (0 on padding).
+
+        Channels with a position are weighted by a function of their sensor embedding; channels
+        without one (all-zero ``pos``) by a free weight of their index. Both scale as ``1/sqrt(C)``.
+        """
+        mask, pos, ch_type = channel_context(batch)
+        b, c = mask.shape
+        if c > self.index_filters.shape[0]:
+            raise ConfigError(f"model.tokenizer.max_channels: {c} channels, more than {self.index_filters.shape[0]}")
+        w = signed_filters(self.queries, self.keys(self.sensor(pos, ch_type)), mask)
+        unknown = (pos.abs().sum(-1) == 0) & mask  # (B, C)
+        if not bool(unknown.any()):
+            return w
+        n = mask.sum(1).clamp(min=1).to(w.dtype).view(b, 1, 1)
+        free = self.index_filters[:c].T.to(w.dtype)[None] / n.sqrt()  # (B, F1 * D, C)
+        return torch.where(unknown[:, None, :], free, w)
 
     def forward(self, batch: dict) -> Tensor:
         x = batch["x"]
