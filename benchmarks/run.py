@@ -86,7 +86,7 @@ def jobs() -> list[Job]:
             notes=["`benchmarks/gpu_check.sh` runs this with the kernel tests and benchmarks/kernels.py "
                    "within 8 minutes."]),
         Job("Kernels (CPU): banded depthwise convolution vs PyTorch conv1d",
-            ["-m", "benchmarks.kernels_cpu", "--quick"], ["-m", "benchmarks.kernels_cpu"], 60, 300),
+            ["-m", "benchmarks.kernels_cpu", "--quick"], ["-m", "benchmarks.kernels_cpu"], 120, 300),
         Job("Backbone scaling with sequence length",
             ["benchmarks/scaling.py", "--quick", "--lengths", "1024", "2048", "4096", "8192", "16384",
              "--families", "large_kernel", "afno", "hyena", "ssm", "attention", "--timeout", "30"],
