@@ -255,7 +255,7 @@ class _RawBlocks:
             try:
                 out = self.raw.get_data(picks=picks, start=start, stop=stop, verbose="error").astype(np.float32)
             except Exception as err:
-                raise _unreadable(self.path, err) from None
+                raise mne_checks.unreadable(self.path, err) from None
             bad = ~np.isfinite(out).all(axis=1)
             if bad.any():
                 names = [self.raw.ch_names[i] for i in picks[bad][:5]]

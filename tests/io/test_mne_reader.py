@@ -162,3 +162,22 @@ def test_smni_ingest(sample_data, tmp_path):
         assert set(ds["ch_type"].values) == {"eeg"} and np.isfinite(ds["pos"].values).all()
         assert sorted(ds["aux_type"].values) == ["eog", "eog", "misc"]
     assert n_events == 718 and len(subjects) == 14
+
+
+def test_a_read_error_in_a_lazily_streamed_signal_names_the_file(tmp_path):
+    """A large file's signal is read block by block (``_RawBlocks``); a read error there is one
+    InputError naming the file, not a NameError from inside the reader."""
+    from pathlib import Path
+
+    from signalkit.io.mne_reader import _RawBlocks
+
+    raw = mne.io.RawArray(np.zeros((2, 100)), mne.create_info(["C3", "C4"], 100.0, "eeg"), verbose="error")
+
+    def broken(*args, **kwargs):
+        raise OSError("disk gone")
+
+    raw.get_data = broken
+    path = Path(tmp_path / "big.edf")
+    blocks = _RawBlocks(raw, np.array([0, 1]), path)
+    with pytest.raises(InputError, match=r"big\.edf: cannot read the file \(OSError: disk gone\)"):
+        blocks[:, 0:50]
