@@ -56,7 +56,8 @@ class WeatherDataModule(L.LightningDataModule):
             harmonics fitted per grid point) or ``dayofyear_hour`` (raw, for decades of data).
         harmonics: annual harmonics of the ``harmonic`` climatology.
         anomalies: the model sees and predicts anomalies against the climatology.
-        linear_baseline: fit the per-grid-point linear anomaly regression (scored at test).
+        linear_baseline: fit the per-grid-point linear anomaly regression and the damped anomaly
+            persistence (scored at test; the model's validation gate chooses among them).
         preload: hold the normalised store in memory (``auto``: when under 2 GB).
     """
 
@@ -187,6 +188,7 @@ class WeatherDataModule(L.LightningDataModule):
         self.baselines = {"lead_steps": [int(round(h / self.step_hours)) for h in self.lead_times]}
         if self.linear_baseline:
             self.baselines["linear"] = self._fit_linear(self.baselines["lead_steps"])
+            self.baselines["damped"] = self._fit_linear(self.baselines["lead_steps"], damped=True)
             if 1 not in self.baselines["lead_steps"]:  # the one-step fit the model's local term starts at
                 self.baselines["linear_one_step"] = self._fit_linear([1])
         for ds in self.datasets.values():
@@ -201,11 +203,12 @@ class WeatherDataModule(L.LightningDataModule):
                 spans.append(float((sel[-1] - sel[0]).astype(np.int64)) / NS_PER_HOUR / 24 + self.dt_hours / 24)
         return max(spans)
 
-    def _fit_linear(self, lead_steps: Sequence[int], batch: int = 256):
+    def _fit_linear(self, lead_steps: Sequence[int], batch: int = 256, damped: bool = False):
         """Per-grid-point least squares of the anomalies ``lead_steps`` model steps ahead on the last
         ``history`` anomalies (normalised units), over the training init times that have every lead
-        inside the split; ``None`` when the longest lead does not fit in the training period."""
-        from signalkit.baselines.weather import LinearAnomaly
+        inside the split; ``None`` when the longest lead does not fit in the training period.
+        ``damped``: on the last anomaly only, through the origin (damped anomaly persistence)."""
+        from signalkit.baselines.weather import LinearAnomaly, damped_anomaly
 
         max_lead = int(max(lead_steps))
         index = self._index("train", max_lead)
@@ -214,7 +217,7 @@ class WeatherDataModule(L.LightningDataModule):
         ds = ForecastDataset(self._sources_cache, self.times, index, self.history, self.step, max_lead, self.norm,
                              self.mask, self.lat, self.lon, self.climatology, self.anomalies)
         steps = np.asarray(lead_steps, np.int64) - 1
-        lin = LinearAnomaly(self.history, len(steps))
+        lin = damped_anomaly(len(steps)) if damped else LinearAnomaly(self.history, len(steps))
         for b in range(0, len(ds), batch):
             items = [ds[i] for i in range(b, min(b + batch, len(ds)))]
             x = np.stack([it["x"].numpy() for it in items])
@@ -284,6 +287,20 @@ class WeatherDataModule(L.LightningDataModule):
 
     def test_dataloader(self) -> DataLoader:
         return self._loader("test", False)
+
+    def scoring_dataloader(self, stage: str = "val") -> DataLoader | None:
+        """``stage``'s init times with targets to the longest lead (as the test's), for scoring
+        forecasts there (the task's validation gate); ``None`` when no init time fits."""
+        self.setup()
+        k = int(round(max(self.lead_times) / self.step_hours))
+        index = self._index(stage, k)
+        if len(index) == 0:
+            return None
+        ds = ForecastDataset(self._sources_cache, self.times, index, self.history, self.step, k, self.norm,
+                             self.mask, self.lat, self.lon, self.climatology, self.anomalies)
+        ds.baselines = self.baselines
+        return DataLoader(ds, batch_size=self.batch_size, shuffle=False, num_workers=0,
+                          collate_fn=CollateFields(self.lat, self.lon, self.mask, self.static))
 
     def split_summary(self) -> dict[str, Any]:
         """Init times per split (first and last) for logs and leakage checks."""

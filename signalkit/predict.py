@@ -39,9 +39,18 @@ def _options(overrides: Sequence[str]) -> tuple[dict, list[str]]:
 
 def predict_weather(task, dm, split: str = "test") -> xr.Dataset:
     """Run ``task`` over ``dm``'s ``split`` -> forecast Dataset (see module docstring)."""
-    loader = {"test": dm.test_dataloader, "val": dm.val_dataloader}.get(split)
-    if loader is None:
+    if split not in ("test", "val"):
         raise ConfigError(f"split: expected test or val, got {split!r}")
+    scoring = getattr(dm, "scoring_dataloader", None)
+    if callable(scoring):  # targets to the longest lead: the forecasts gated as at test
+        loader = lambda: scoring(split)  # noqa: E731
+        if getattr(task, "hparams", {}).get("gate", False) and hasattr(task, "fit_gate"):
+            val = scoring("val")
+            if val is not None:
+                task.fit_gate(val)
+                task._predict_baselines = dm.baselines
+    else:
+        loader = {"test": dm.test_dataloader, "val": dm.val_dataloader}[split]
     task.eval()
     outs, times = [], []
     with torch.no_grad():

@@ -85,6 +85,9 @@ class WeatherForecastingTask(BaseTask):
     init_local_from_linear: start the head's per-grid-point linear term (``model.head.local_linear``)
         at the data module's one-step linear anomaly regression (fitted on the training split), so
         training starts from that statistical forecast and the network learns its corrections.
+    gate: at test, blend the network's forecast with the best statistical start per lead and
+        variable, the blend weight chosen on the validation days (:meth:`fit_gate`), so that the
+        reported model is never worse there than its best baseline.
     """
 
     def __init__(
@@ -101,6 +104,7 @@ class WeatherForecastingTask(BaseTask):
         rollout_steps: int = 1,
         rollout_start_epoch: int = 0,
         init_local_from_linear: bool = False,
+        gate: bool = True,
     ):
         contract = dict(data_contract or {})
         if "variables" not in contract:
@@ -117,6 +121,8 @@ class WeatherForecastingTask(BaseTask):
         self.lead_times = [float(h) for h in contract["lead_times"]]
         self.anomalies = bool(contract.get("anomalies", False))
         self.extra_test_metrics: dict[str, float] = {}
+        self.gate: dict = {}  # {lead: (start names (V,), weights (V,))}, see fit_gate
+        self._predict_baselines: dict = {}
 
     def setup(self, stage: str) -> None:
         """Before a fit (and before a checkpoint's weights are restored): the linear start."""
@@ -215,10 +221,6 @@ class WeatherForecastingTask(BaseTask):
         self._log_loss("val", loss, len(batch["x"]))
 
     # ---------------------------------------------------------------- test
-    def on_test_epoch_start(self) -> None:
-        self._acc: dict[str, list] = defaultdict(list)
-        self._keys: list[np.ndarray] = []
-
     def _physical(self, x: Tensor, clim: Tensor | None = None) -> np.ndarray:
         """Normalised ``x (B, V, H, W)`` -> physical units (float64): ``x * std + mean (+ clim)``."""
         phys = x.float() * self.std[:, None, None] + self.mean[:, None, None]
@@ -231,44 +233,129 @@ class WeatherForecastingTask(BaseTask):
         loader = loaders[0] if isinstance(loaders, (list, tuple)) else loaders
         return getattr(getattr(loader, "dataset", None), "baselines", None) or {}
 
-    def test_step(self, batch: dict, batch_idx: int) -> None:
-        """Model and baselines on the same init times, per variable and lead (physical units):
-        persistence ``x(t)``, climatology ``c(t+L)``, anomaly persistence ``x(t) + c(t+L) - c(t)``
-        and the linear anomaly regression (:mod:`signalkit.baselines.weather`)."""
+    def forecasts(self, batch: dict, base: dict | None = None) -> tuple[dict, np.ndarray, dict]:
+        """The model's and the baselines' forecasts of a batch, physical units (float64).
+
+        Returns ``({lead: {name: (B, V, H, W)}}, w (H, W), {lead: observed (B, V, H, W)})`` with
+        ``name`` ``""`` (the network), ``_persistence`` ``x(t)``, and where the batch has the
+        climatology ``_climatology`` ``c(t+L)``, ``_anomaly_persistence`` ``x(t) + c(t+L) - c(t)``,
+        ``_linear`` and ``_damped_anomaly_persistence`` (:mod:`signalkit.baselines.weather`, fitted
+        on the training split). Leads beyond the batch's targets are left out."""
+        base = base or {}
         k = batch["y"].shape[1]
         pred = self.rollout(batch, k)
-        self._log_loss("test", self.loss_fn(pred, batch["y"], batch), len(batch["x"]))
         mask = batch["mask"].cpu().numpy()
         w = wm.area_weights(batch["lat"].cpu().numpy(), mask.shape[-1], mask)
         has_clim = "clim_y" in batch
         last = self._physical(batch["x"][:, -1], batch.get("clim_x", batch["x"])[:, -1] if has_clim else None)
+        fits = {}
+        if has_clim:
+            hist = batch["x"].double().cpu().numpy()
+            if not self.anomalies:  # the regressions are on anomalies (normalised units)
+                hist = hist - batch["clim_x"].double().cpu().numpy() / self.std.cpu().numpy()[:, None, None]
+            for name, key in (("_linear", "linear"), ("_damped_anomaly_persistence", "damped")):
+                if base.get(key) is not None:
+                    fits[name] = base[key].predict(hist)  # (B, n_leads, V, H, W)
+        std, mean = (a.cpu().numpy().astype(np.float64)[:, None, None] for a in (self.std, self.mean))
+        out, obs = {}, {}
+        for li, lead in enumerate(self.lead_times):
+            j = int(round(lead / self.step_hours)) - 1
+            if j >= k:
+                continue
+            cy = batch["clim_y"][:, j] if has_clim else None
+            obs[lead] = self._physical(batch["y"][:, j], cy)
+            fc = {"": self._physical(pred[:, j], cy), "_persistence": last}
+            if has_clim:
+                c, c0 = cy.double().cpu().numpy(), batch["clim_x"][:, -1].double().cpu().numpy()
+                fc["_climatology"] = c
+                fc["_anomaly_persistence"] = last + c - c0
+                for name, anom in fits.items():
+                    fc[name] = anom[:, li] * std + mean + c
+            out[lead] = fc
+        return out, w, obs
+
+    # ------------------------------------------------------------ the gate
+    def fit_gate(self, loader) -> dict:
+        """Choose, per lead and variable on ``loader`` (the validation days), the forecast
+        ``start + g (network - start)``: ``start`` any baseline of :meth:`forecasts`, ``g`` in [0, 1]
+        the least-squares blend weight (closed form), the pair of lowest latitude-weighted MSE. On
+        those days it is never worse than the best baseline (``g = 0``) nor than the network
+        (``g = 1``). Sets and returns ``self.gate = {lead: (start names (V,), weights (V,))}``."""
+        sums: dict = {}
+        base = getattr(getattr(loader, "dataset", None), "baselines", None) or {}
+        was_training = self.training
+        self.eval()
+        with torch.no_grad():
+            for batch in loader:
+                batch = {key: v.to(self.device) if isinstance(v, Tensor) else v for key, v in batch.items()}
+                fcs, w, obs = self.forecasts(batch, base)
+                for lead, fc in fcs.items():
+                    o, f = obs[lead], fc[""]
+                    for name, st in fc.items():
+                        if name == "":
+                            continue
+                        e, d = st - o, f - st
+                        abc = np.stack([(e * e * w).sum((-2, -1)), (e * d * w).sum((-2, -1)),
+                                        (d * d * w).sum((-2, -1))]).sum(1)  # (3, V)
+                        key = (lead, name)
+                        sums[key] = sums.get(key, 0.0) + abc
+        self.train(was_training)
+        gate = {}
+        for lead in sorted({lead for lead, _ in sums}):
+            names = [n for (ld, n) in sums if ld == lead]
+            best_sse, best_name, best_g = None, None, None
+            for name in names:
+                a, b, c = sums[(lead, name)]
+                g = np.clip(np.where(c > 0, -b / np.where(c > 0, c, 1.0), 0.0), 0.0, 1.0)
+                sse = a + 2 * g * b + g * g * c  # (V,)
+                if best_sse is None:
+                    best_sse, best_name, best_g = sse, np.array([name] * len(sse), object), g
+                else:
+                    better = sse < best_sse
+                    best_sse = np.where(better, sse, best_sse)
+                    best_name = np.where(better, name, best_name)
+                    best_g = np.where(better, g, best_g)
+            gate[lead] = (list(best_name), best_g.astype(np.float64))
+        self.gate = gate
+        return gate
+
+    def _gate_loader(self):
+        dm = getattr(self.trainer, "datamodule", None) if self._trainer is not None else None
+        make = getattr(dm, "scoring_dataloader", None)
+        return make("val") if callable(make) else None
+
+    def on_test_epoch_start(self) -> None:
+        self._acc: dict[str, list] = defaultdict(list)
+        self._keys: list[np.ndarray] = []
+        self.gate = {}
+        if self.hparams.get("gate", True):
+            loader = self._gate_loader()
+            if loader is not None:
+                self.fit_gate(loader)
+
+    def test_step(self, batch: dict, batch_idx: int) -> None:
+        """Model and baselines on the same init times, per variable and lead (physical units):
+        persistence ``x(t)``, climatology ``c(t+L)``, anomaly persistence ``x(t) + c(t+L) - c(t)``,
+        the linear anomaly regression and the damped anomaly persistence
+        (:mod:`signalkit.baselines.weather`). With a gate (:meth:`fit_gate`, chosen on the
+        validation days) the model's forecast ``rmse`` is the gated one and the network's own
+        is ``rmse_network``."""
+        k = batch["y"].shape[1]
+        self._log_loss("test", self.loss_fn(self.rollout(batch, k), batch["y"], batch), len(batch["x"]))
+        fcs, w, obs = self.forecasts(batch, self._baselines())
+        has_clim = "clim_y" in batch
         init_ns = (batch["time"].double().cpu().numpy() * 3600e9).round().astype(np.int64)
         rec = batch["rec"].cpu().numpy() if "rec" in batch else np.zeros(len(init_ns), np.int64)
         self._keys.append(np.stack([rec.astype(np.int64), init_ns], 1))
-        base = self._baselines()
-        linear = None
-        if has_clim and base.get("linear") is not None:
-            hist = batch["x"].double().cpu().numpy()
-            if not self.anomalies:  # the regression is on anomalies (normalised units)
-                hist = hist - batch["clim_x"].double().cpu().numpy() / self.std.cpu().numpy()[:, None, None]
-            linear = base["linear"].predict(hist)  # (B, n_leads, V, H, W)
-        for li, lead in enumerate(self.lead_times):
-            j = int(round(lead / self.step_hours)) - 1
-            cy = batch["clim_y"][:, j] if has_clim else None
-            f, o = self._physical(pred[:, j], cy), self._physical(batch["y"][:, j], cy)
-            forecasts = {"": f, "_persistence": last}
-            if has_clim:
-                c, c0 = cy.double().cpu().numpy(), batch["clim_x"][:, -1].double().cpu().numpy()
-                forecasts["_climatology"] = c
-                forecasts["_anomaly_persistence"] = last + c - c0
-                if linear is not None:
-                    std, mean = (a.cpu().numpy().astype(np.float64)[:, None, None] for a in (self.std, self.mean))
-                    forecasts["_linear"] = linear[:, li] * std + mean + c
+        for lead, forecasts in fcs.items():
+            o = obs[lead]
+            if lead in (getattr(self, "gate", None) or {}):
+                forecasts = {**forecasts, "": self.gated(forecasts, lead), "_network": forecasts[""]}
             for name, fc in forecasts.items():
                 self._acc[f"mse{name}@{lead:g}"].append(wm.mse_per_time(fc, o, w))
                 if has_clim and name != "_climatology":
-                    self._acc[f"acc{name}@{lead:g}"].append(wm.acc_per_time(fc, o, c, w))
-            self._acc[f"bias@{lead:g}"].append(wm.spatial_mean(f - o, w))
+                    self._acc[f"acc{name}@{lead:g}"].append(wm.acc_per_time(fc, o, forecasts["_climatology"], w))
+            self._acc[f"bias@{lead:g}"].append(wm.spatial_mean(forecasts[""] - o, w))
 
     def on_test_epoch_end(self) -> None:
         out: dict[str, float] = {}
@@ -281,14 +368,39 @@ class WeatherForecastingTask(BaseTask):
             metric = name.replace("mse", "rmse")
             for v, var in enumerate(self.variables):
                 out[f"test/{var}/{metric}@{lead}h"] = float(agg[v])
+        for lead, (names, g) in (getattr(self, "gate", None) or {}).items():
+            for v, var in enumerate(self.variables):  # the gate chosen on the validation days
+                out[f"test/{var}/gate_weight@{lead:g}h"] = float(g[v])
+                out[f"test/{var}/gate_start_{names[v].lstrip('_')}@{lead:g}h"] = 1.0
         self.extra_test_metrics = out
         for key, value in out.items():  # also in trainer.test's results (signalkit evaluate)
             if np.isfinite(value):  # identical on every rank after the gather: no further reduction
                 self.log(key, value, on_epoch=True, on_step=False)
 
+    def gated(self, forecasts: dict, lead: float) -> np.ndarray:
+        """The forecast at ``lead`` after the gate: ``start + g (network - start)`` per variable
+        (:meth:`fit_gate`), the network's own where no gate was chosen; ``forecasts`` as one lead
+        of :meth:`forecasts` -> ``(B, V, H, W)``."""
+        net = forecasts[""]
+        if lead not in (getattr(self, "gate", None) or {}):
+            return net
+        names, g = self.gate[lead]
+        out = net.copy()
+        for v, name in enumerate(names):
+            st = forecasts[name][:, v]
+            out[:, v] = st + g[v] * (net[:, v] - st)
+        return out
+
     def predict_step(self, batch: dict, batch_idx: int) -> dict:
-        """Forecasts in physical units ``(B, n_leads, V, H, W)`` at ``self.lead_times``."""
+        """Forecasts in physical units ``(B, n_leads, V, H, W)`` at ``self.lead_times`` (gated as
+        scored at test when a gate was fitted and the batch has targets to the longest lead)."""
         steps = [int(round(h / self.step_hours)) for h in self.lead_times]
+        mask = batch["mask"].to(self.mean.device)
+        if getattr(self, "gate", None) and batch["y"].shape[1] >= max(steps):
+            fcs, _, _ = self.forecasts(batch, self._predict_baselines)
+            phys = torch.as_tensor(np.stack([self.gated(fcs[lead], lead) for lead in self.lead_times], 1),
+                                   dtype=torch.float32, device=mask.device)
+            return {"forecast": phys.masked_fill(mask, float("nan")), "time": batch["time"]}
         pred = self.rollout(batch, max(steps))
         sel = pred[:, [s - 1 for s in steps]]
         phys = sel * self.std[:, None, None] + self.mean[:, None, None]

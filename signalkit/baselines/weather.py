@@ -8,7 +8,10 @@ al. 2024, section 5; Jolliffe & Stephenson, *Forecast Verification*):
 * **anomaly persistence** ``f(t + L) = x(t) + c(t + L) - c(t)`` (today's anomaly persists);
 * **linear** ``f(t + L) = c(t + L) + b0 + sum_j b_j a(t - j s)``: a least-squares regression per grid
   point, variable and lead time on the last ``p`` anomalies ``a = x - c`` (spaced ``s`` apart),
-  fitted on the training split (a damped anomaly persistence with lags).
+  fitted on the training split (a damped anomaly persistence with lags);
+* **damped anomaly persistence** ``f(t + L) = c(t + L) + alpha_L a(t)``: today's anomaly decays by
+  the factor ``alpha_L = sum a(t) a(t + L) / sum a(t)^2`` per grid point, variable and lead, fitted
+  on the training split (least squares through the origin, :func:`damped_anomaly`).
 
 The climatology ``c`` is the training-period mean per grid point and time of day, smoothed over the
 year: ``kind="hour"`` is the mean per hour of day (what a month of data supports);
@@ -145,8 +148,8 @@ class LinearAnomaly:
     ``predict(history)`` -> ``(N, n_leads, ...)``. ``ridge`` is relative to the mean diagonal.
     """
 
-    def __init__(self, lags: int, n_leads: int, ridge: float = 1e-3):
-        self.lags, self.n_leads, self.ridge = int(lags), int(n_leads), float(ridge)
+    def __init__(self, lags: int, n_leads: int, ridge: float = 1e-3, constant: bool = True):
+        self.lags, self.n_leads, self.ridge, self.constant = int(lags), int(n_leads), float(ridge), bool(constant)
         self._gram: np.ndarray | None = None  # (F, F, ...)
         self._rhs: np.ndarray | None = None  # (n_leads, F, ...)
         self.coef: np.ndarray | None = None  # (n_leads, F, ...)
@@ -156,6 +159,8 @@ class LinearAnomaly:
         if h.shape[1] < self.lags:
             raise ValueError(f"linear baseline: needs {self.lags} input steps, got {h.shape[1]}")
         feats = h[:, ::-1][:, : self.lags]  # a(t), a(t - s), ...
+        if not self.constant:
+            return feats
         return np.concatenate([feats, np.ones_like(feats[:, :1])], 1)  # (N, F, ...)
 
     def add(self, history: np.ndarray, targets: np.ndarray) -> None:
@@ -174,7 +179,8 @@ class LinearAnomaly:
         f = g.shape[-1]
         scale = np.trace(g, axis1=-2, axis2=-1)[..., None, None] / f
         reg = np.eye(f) * self.ridge
-        reg[-1, -1] = 0.0  # the constant is not shrunk
+        if self.constant:
+            reg[-1, -1] = 0.0  # the constant is not shrunk
         g = g + scale * reg + np.eye(f) * 1e-12
         rhs = np.moveaxis(self._rhs, (0, 1), (-1, -2))  # (..., F, L)
         sol = np.linalg.solve(g, rhs)  # (..., F, L)
@@ -186,6 +192,13 @@ class LinearAnomaly:
         if self.coef is None:
             self.finish()
         return np.einsum("nf...,lf...->nl...", self._design(history), self.coef)
+
+
+def damped_anomaly(n_leads: int) -> LinearAnomaly:
+    """Damped anomaly persistence ``a(t + L) = alpha_L a(t)``: a :class:`LinearAnomaly` on the last
+    anomaly only, without constant or shrinkage (``alpha_L = sum a(t) a(t+L) / sum a(t)^2`` per
+    grid point, variable and lead). Feed it the same ``history (N, lags, ...)`` (it uses the last)."""
+    return LinearAnomaly(lags=1, n_leads=n_leads, ridge=0.0, constant=False)
 
 
 def lead_steps(lead_hours: Sequence[float], step_hours: float) -> list[int]:
