@@ -91,3 +91,20 @@ def test_linear_regression_matches_lstsq_per_point_and_recovers_an_ar2():
             np.testing.assert_allclose(pred[:, lead, 0, 0, p], design[:5] @ coef, atol=1e-8)
             if lead == 0:
                 np.testing.assert_allclose(coef[:2], phi[p], atol=0.05)
+
+
+def test_damped_anomaly_persistence_is_the_lag_regression_through_the_origin():
+    rng = np.random.default_rng(3)
+    a = rng.normal(size=(200, 1, 2, 3))  # (T, V, H, W) anomalies
+    inits = np.arange(1, 195)
+    hist = np.stack([a[inits - 1], a[inits]], 1)  # oldest first
+    targets = np.stack([a[inits + 1], a[inits + 4]], 1)  # leads 1 and 4 steps
+    damped = bw.damped_anomaly(n_leads=2)
+    damped.add(hist, targets)
+    pred = damped.predict(hist)
+    for li, lead in enumerate((1, 4)):
+        alpha = (a[inits] * a[inits + lead]).sum(0) / (a[inits] ** 2).sum(0)  # by hand, per point
+        np.testing.assert_allclose(pred[:, li], alpha * a[inits], rtol=1e-9, atol=1e-12)
+    zero = bw.damped_anomaly(1)
+    zero.add(np.zeros((4, 2, 1, 1, 1)), np.ones((4, 1, 1, 1, 1)))  # a masked point: no anomaly
+    assert np.all(zero.predict(np.ones((1, 2, 1, 1, 1))) == 0.0)

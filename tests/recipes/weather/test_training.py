@@ -104,7 +104,8 @@ def test_streamed_statistics_match_in_memory(synthetic_store):
 def test_metrics_baselines_match_a_hand_computation(trained, synthetic_store):
     """Every baseline in metrics.json, recomputed with numpy from the store on the same init times:
     persistence, the hour-of-day climatology of the training days, anomaly persistence and the
-    per-grid-point least-squares regression on the last two anomalies (fitted on the training days)."""
+    per-grid-point least-squares regression on the last two anomalies and the damped anomaly
+    persistence ``c(t+L) + alpha a(t)`` (both fitted on the training days)."""
     m = json.loads((trained / "metrics.json").read_text())
     rec = open_store(synthetic_store)["synthetic_t2m"]
     x = np.nan_to_num(rec["signal"].values[:, 0].astype(np.float64))
@@ -136,6 +137,8 @@ def test_metrics_baselines_match_a_hand_computation(trained, synthetic_store):
             coef = np.linalg.lstsq(design, a[tr + lead, i, j], rcond=None)[0]
             lin[:, i, j] = np.stack([a[te, i, j], a[te - 6, i, j], np.ones(len(te))], 1) @ coef
         expected["linear"] = wm.rmse(lin + clim[te + lead], o, w)
+        alpha = (a[tr] * a[tr + lead]).sum(0) / np.where(mask, 1.0, (a[tr] ** 2).sum(0))  # through the origin
+        expected["damped_anomaly_persistence"] = wm.rmse(alpha * a[te] + clim[te + lead], o, w)
         for name, value in expected.items():
             assert m[f"test/t2m/rmse_{name}@{lead}h"] == pytest.approx(float(value), rel=2e-3), (name, lead)
         assert m[f"test/t2m/rmse_linear@{lead}h"] < m[f"test/t2m/rmse_persistence@{lead}h"]
