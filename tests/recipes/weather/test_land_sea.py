@@ -65,3 +65,37 @@ def test_regional_recipe_end_to_end_with_sea_points(tmp_path, sea, dt):
         assert np.isfinite(m[f"test/t2m/rmse@{lead}h"])
         assert m[f"test/t2m/rmse@{lead}h"] <= 1.02 * _best(m, lead), (lead, m)
     assert m["test/t2m/rmse@6h"] < 0.8 * m["test/t2m/rmse_persistence@6h"]
+
+
+def test_several_fields_levels_and_static_fields_train_end_to_end(tmp_path):
+    """t2m + temperature at 850 and 500 hPa + land-sea mask and orography: every variable is scored
+    beside its own baselines and gated per variable."""
+    import xarray as xr
+
+    from signalkit.cli import main
+
+    ds = regional_land_sea(n_days=31, n_lat=8, n_lon=10)
+    land = land_sea_mask(8, 10)
+    t2m = ds["t2m"]
+    levels = xr.concat([t2m.roll(valid_time=2, roll_coords=False) - 8.0,
+                        t2m.rolling(valid_time=6, min_periods=1).mean() - 30.0], dim="pressure_level")
+    ds["t"] = levels.assign_coords(pressure_level=[850.0, 500.0]).transpose("valid_time", "pressure_level", ...)
+    ds["t"].attrs = {"standard_name": "air_temperature", "units": "K"}
+    ds["lsm"] = (("latitude", "longitude"), land.astype(np.float32), {"long_name": "Land-sea mask"})
+    ds["orography"] = (("latitude", "longitude"), (land * 300.0).astype(np.float32))
+    nc, store, out = tmp_path / "multi.nc", str(tmp_path / "multi.zarr"), tmp_path / "run"
+    ds.to_netcdf(nc)
+    assert main(["ingest", "weather", str(nc), store, "progress=false"]) == 0
+    assert main(["train", "experiment=weather/regional", f"data.store={store}", f"output_dir={out}", *SPLIT,
+                 "data.split.test=[2019-03-26,2019-03-31]", "data.lead_times=[6,12]", *SMALL,
+                 "trainer.max_epochs=2"]) == 0
+    m = json.loads((out / "metrics.json").read_text())
+    from signalkit.store import open_store
+
+    rec = open_store(store)[next(iter(open_store(store)))]
+    assert sorted(str(v) for v in rec["static_variable"].values) == ["lsm", "orog"]
+    for var in ("t2m", "t850", "t500"):
+        for lead in (6, 12):
+            for name in ("", "_network", *(f"_{b}" for b in BASELINES)):
+                assert np.isfinite(m[f"test/{var}/rmse{name}@{lead}h"]), (var, name, lead)
+            assert 0.0 <= m[f"test/{var}/gate_weight@{lead}h"] <= 1.0
