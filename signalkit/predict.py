@@ -42,7 +42,7 @@ def predict_weather(task, dm, split: str = "test") -> xr.Dataset:
     if split not in ("test", "val"):
         raise ConfigError(f"split: expected test or val, got {split!r}")
     scoring = getattr(dm, "scoring_dataloader", None)
-    if callable(scoring):  # targets to the longest lead: the forecasts gated as at test
+    if callable(scoring) and scoring(split) is not None:  # targets to the longest lead: gated as at test
         loader = lambda: scoring(split)  # noqa: E731
         if getattr(task, "hparams", {}).get("gate", False) and hasattr(task, "fit_gate"):
             val = scoring("val")
