@@ -13,7 +13,11 @@ The penalties are given relative to the data's scale, ``alpha = rel * trace(Xc X
 mean squared norm of a centred example), so one grid serves any number of voxels and any units.
 The inner split leaves one group out (``groups``: one id per example, e.g. its run); with fewer
 than two groups it uses ``min(5, N)`` interleaved folds. The score is the mean balanced accuracy
-over the held-out folds; ties go to the larger penalty.
+over the held-out folds; ties (frequent: a held-out run holds one block per class) go to the lower
+mean squared error of the held-out scores against their {-1, +1} targets (the ridge's own loss,
+a continuous score), and exact ties after that to the larger penalty. On Haxby face vs house the
+accuracy alone tied every penalty and its larger-penalty rule lost a fold the squared error keeps
+(benchmarks/RECORDED.md).
 """
 
 from __future__ import annotations
@@ -31,7 +35,8 @@ _CHUNK = 1 << 15  # columns (voxels) per float64 block when forming Gram product
 class RidgeFit:
     """Result of :func:`fit_ridge_classifier`: ``weight (K, V)``, ``bias (K,)`` (float32, as
     ``nn.Linear`` stores them), the chosen absolute and relative penalty, and the inner-CV score
-    (mean balanced accuracy) of every relative penalty in ``alphas``."""
+    (mean balanced accuracy, and the tie-breaking mean squared error ``cv_mse``) of every relative
+    penalty in ``alphas``."""
 
     weight: np.ndarray
     bias: np.ndarray
@@ -40,6 +45,7 @@ class RidgeFit:
     alphas: list[float] = field(default_factory=list)
     cv_scores: list[float] = field(default_factory=list)
     n_folds: int = 0
+    cv_mse: list[float] = field(default_factory=list)
 
 
 def gram(x: np.ndarray) -> np.ndarray:
@@ -102,8 +108,8 @@ def fit_ridge_classifier(x: np.ndarray, y: np.ndarray, num_classes: int, groups:
     """Fit a ridge classifier on ``x (N, V)`` with class ids ``y (N,)``.
 
     The relative penalty is chosen among ``alphas`` by inner cross-validation over ``groups (N,)``
-    (module docstring), then the read-out is refitted on all ``N`` examples. Returns a
-    :class:`RidgeFit` whose ``weight (K, V)`` and ``bias (K,)`` give scores ``x @ weight.T + bias``.
+    (module docstring: balanced accuracy, ties by squared error), then the read-out is refitted on
+    all ``N`` examples. Returns a :class:`RidgeFit` whose ``weight (K, V)`` and ``bias (K,)`` give scores ``x @ weight.T + bias``.
     """
     x = np.asarray(x, dtype=np.float32)
     y = np.asarray(y, dtype=np.int64)
@@ -119,15 +125,19 @@ def fit_ridge_classifier(x: np.ndarray, y: np.ndarray, num_classes: int, groups:
     g, t = gram(x), _targets(y, num_classes)
     folds = [f for f in inner_folds(None if groups is None else np.asarray(groups), len(x))
              if 0 < len(f) < len(x)]
-    scores = np.zeros(len(rel))
+    scores, mse = np.zeros(len(rel)), np.zeros(len(rel))
     for held in folds:
         fit_rows = np.setdiff1d(np.arange(len(x)), held)
         model = _DualRidge(g, fit_rows, t[fit_rows])
         scale = model.trace / len(fit_rows) or 1.0
         for i, a in enumerate(rel):
-            scores[i] += _balanced_accuracy(y[held], model.predict(held, a * scale).argmax(1))
+            pred = model.predict(held, a * scale)
+            scores[i] += _balanced_accuracy(y[held], pred.argmax(1))
+            mse[i] += float(((pred - t[held]) ** 2).mean())
     scores /= max(1, len(folds))
-    best = len(rel) - 1 - int(np.argmax(scores[::-1]))  # ties: the larger penalty
+    mse /= max(1, len(folds))
+    # best accuracy; ties: lower squared error, then the larger penalty (rounded: float noise is no tie-break)
+    best = max(range(len(rel)), key=lambda i: (round(float(scores[i]), 9), -round(float(mse[i]), 9), i))
     full = _DualRidge(g, np.arange(len(x)), t)
     alpha = rel[best] * (full.trace / len(x) or 1.0)
     dual = full.dual(alpha)  # (N, K)
@@ -138,4 +148,5 @@ def fit_ridge_classifier(x: np.ndarray, y: np.ndarray, num_classes: int, groups:
     weight -= mu[:, None] * dual.sum(0)[None, :]
     bias = full.t_mean - mu @ weight
     return RidgeFit(weight=weight.T.astype(np.float32), bias=bias.astype(np.float32), alpha=float(alpha),
-                    alpha_rel=rel[best], alphas=rel, cv_scores=[float(s) for s in scores], n_folds=len(folds))
+                    alpha_rel=rel[best], alphas=rel, cv_scores=[float(s) for s in scores], n_folds=len(folds),
+                    cv_mse=[float(m) for m in mse])

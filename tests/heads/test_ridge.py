@@ -55,32 +55,45 @@ def test_equals_sklearn_ridge_classifier():
     np.testing.assert_allclose(fit.bias, ref.intercept_, rtol=1e-4, atol=1e-6)
 
 
+def hand_cv(x, y, g, rel, k=3):
+    """Mean held-out balanced accuracy and squared error (scores vs {-1, +1} targets) per penalty."""
+    ba, mse = [], []
+    for a in rel:
+        accs, errs = [], []
+        for held in np.unique(g):
+            tr, te = g != held, g == held
+            w, b = primal_ridge(x[tr], y[tr], k, a * scale_of(x[tr]))
+            scores = x[te] @ w.T + b
+            pred = scores.argmax(1)
+            accs.append(np.mean([np.mean(pred[y[te] == c] == c) for c in np.unique(y[te])]))
+            errs.append(((scores - (np.eye(k)[y[te]] * 2 - 1)) ** 2).mean())
+        ba.append(float(np.mean(accs)))
+        mse.append(float(np.mean(errs)))
+    return ba, mse
+
+
 def test_penalty_is_chosen_by_leave_one_group_out_as_by_hand():
     x, y, g = data(n_per_group=8, groups=4, v=60, seed=3)
     rel = [1e-3, 1e-1, 1.0, 10.0, 1e3]
     fit = fit_ridge_classifier(x, y, 3, groups=g, alphas=rel)
-    hand = []
-    for a in rel:
-        accs = []
-        for held in range(4):
-            tr, te = g != held, g == held
-            w, b = primal_ridge(x[tr], y[tr], 3, a * scale_of(x[tr]))
-            pred = (x[te] @ w.T + b).argmax(1)
-            accs.append(np.mean([np.mean(pred[y[te] == c] == c) for c in np.unique(y[te])]))
-        hand.append(float(np.mean(accs)))
-    np.testing.assert_allclose(fit.cv_scores, hand, atol=1e-9)
-    best = max(range(len(rel)), key=lambda i: (round(hand[i], 12), i))  # ties: the larger penalty
+    ba, mse = hand_cv(x, y, g, rel)
+    np.testing.assert_allclose(fit.cv_scores, ba, atol=1e-9)
+    np.testing.assert_allclose(fit.cv_mse, mse, rtol=1e-6)
+    best = max(range(len(rel)), key=lambda i: (round(ba[i], 9), -round(mse[i], 9), i))
     assert fit.alpha_rel == rel[best] and fit.n_folds == 4
     assert fit.alpha == pytest.approx(rel[best] * scale_of(x), rel=1e-9)
     w, b = primal_ridge(x, y, 3, fit.alpha)  # refitted on every example
     np.testing.assert_allclose(fit.weight, w, rtol=1e-4, atol=1e-6)
 
 
-def test_ties_go_to_the_larger_penalty():
+def test_accuracy_ties_go_to_the_lower_held_out_squared_error():
     x, y, g = data(v=8, seed=1)
-    x = x + np.eye(3, 8, dtype=np.float32)[y] * 50  # separable at every penalty: all scores 1.0
-    fit = fit_ridge_classifier(x, y, 3, groups=g, alphas=[1e-2, 1e-1, 1.0])
-    assert fit.cv_scores == [1.0, 1.0, 1.0] and fit.alpha_rel == 1.0
+    x = x + np.eye(3, 8, dtype=np.float32)[y] * 50  # separable at every penalty: all accuracies 1.0
+    rel = [1e-2, 1e-1, 1.0, 1e3]
+    fit = fit_ridge_classifier(x, y, 3, groups=g, alphas=rel)
+    _, mse = hand_cv(x, y, g, rel)
+    assert fit.cv_scores == [1.0] * 4
+    assert fit.alpha_rel == rel[int(np.argmin(mse))] and fit.alpha_rel != 1e3, mse
 
 
 def test_without_groups_five_interleaved_folds():
