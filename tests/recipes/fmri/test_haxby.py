@@ -144,3 +144,41 @@ def test_a_class_without_blocks_in_the_test_run_is_one_clear_error_exit_2(tmp_pa
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2
     assert len(err) == 1 and "data.events" in err[0] and "shoe" in err[0] and "test split" in err[0], err
+
+
+def add_acquisition(bids: Path, acq: str = "big", shape: tuple[int, int, int] = (4, 4, 2)) -> None:
+    """A second acquisition of every run (another grid, no derivatives mask), events inherited."""
+    import nibabel as nib
+
+    rng = np.random.default_rng(5)
+    for bold in sorted((bids / "sub-1" / "func").glob("*acq-small*_bold.nii.gz")):
+        n_t = nib.load(bold).shape[3]
+        img = nib.Nifti1Image((rng.standard_normal((*shape, n_t)) + 50).astype(np.float32), np.diag([4.0] * 3 + [1]))
+        img.header.set_xyzt_units("mm", "sec")
+        img.header["pixdim"][4] = TR
+        nib.save(img, bold.parent / bold.name.replace("acq-small", f"acq-{acq}"))
+
+
+def test_one_store_of_two_acquisitions_with_masks_where_the_grid_has_one(tmp_path, capsys):
+    from signalkit.cli import main
+    from signalkit.store import ingest, open_store
+
+    bids = write_bids(tmp_path / "ds")
+    add_acquisition(bids)
+    store = str(tmp_path / "s.zarr")
+    ingest(sorted(str(p) for p in (bids / "sub-1" / "func").glob("*_bold.nii.gz")), store, "fmri",
+           {"preprocess": {"mask": "label-brain?"}}, progress=False)
+    s = open_store(store)
+    masked = {rid: ("mask" in s[rid]) for rid in s}
+    assert sum(masked.values()) == 4 and all(masked[r] == ("acq-small" in r) for r in masked)
+    out = tmp_path / "run"
+    assert main(["train", *haxby(store, out, "data.acq=small", "test_run=04")]) == 0
+    saved = json.loads((out / "metrics.json").read_text())
+    assert saved["train/ridge_windows"] == 18.0 and saved["test/balanced_accuracy"] >= 0.99
+    capsys.readouterr()
+    assert main(["train", *haxby(store, tmp_path / "r2", "test_run=04")]) == 2  # two grids, no data.acq
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "data.acq" in err[0] and "different grids" in err[0], err
+    assert main(["train", *haxby(store, tmp_path / "r3", "data.acq=1slice")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "data.acq: no recording" in err[0] and "acq-big, acq-small" in err[0], err
