@@ -54,6 +54,7 @@ def recorded_sections(prefixes: tuple[str, ...], path: Path = ROOT / "benchmarks
 
 def jobs() -> list[Job]:
     d = SCRATCH
+    haxby = ["benchmarks/fmri.py", "--only", "haxby", "--threads", "1", "--out", f"{d}/fmri_haxby", "--data", DATA]
     return [
         Job("Decoding quality on real EEG (vs braindecode EEGNet / ShallowFBCSPNet, CSP, tangent space, xDAWN)",
             ["-m", "benchmarks.decoding_quality", "--quick"],
@@ -101,6 +102,10 @@ def jobs() -> list[Job]:
             ["benchmarks/transfer.py", "--out", f"{d}/transfer"], 0, 7200,
             why_not="pretraining + fine-tuning runs take several minutes even with --quick",
             recorded=("Pretraining transfer",)),
+        Job("fMRI: Haxby leave one run out (experiment=fmri/haxby vs the linear SVM)", haxby, haxby, 180, 600,
+            recorded=("fMRI: Haxby",),
+            notes=["All 8 folds, both acq- variants, 8-way and face vs house: the closed-form ridge read-out "
+                   "trains in one pass (about 1 CPU s per fold), the SVM on the same blocks in the same process."]),
         Job("fMRI", None, ["benchmarks/fmri.py", "--out", f"{d}/fmri", "--data", DATA], 0, 3600,
             why_not="trains three fMRI models", recorded=("fMRI",)),
         Job("Weather", None, ["benchmarks/weather.py", "--out", f"{d}/weather",

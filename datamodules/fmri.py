@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -44,10 +45,12 @@ MODES = {"volume": "signal", "region": "region_signal"}
 
 
 def build_fmri_index(store: Store, window: int, *, events: Mapping[str, int] | None = None,
-                     tmin_s: float = 0.0, stride: int | None = None, horizon: int = 0) -> pd.DataFrame:
-    """One row per window (columns of :data:`INDEX_COLUMNS`); lengths in frames."""
+                     tmin_s: float = 0.0, stride: int | None = None, horizon: int = 0,
+                     recordings: Sequence[str] | None = None) -> pd.DataFrame:
+    """One row per window (columns of :data:`INDEX_COLUMNS`) of ``recordings`` (default: every
+    recording of the store); lengths in frames."""
     rows = []
-    for rid in store:
+    for rid in (store if recordings is None else recordings):
         ds, prov = store[rid], store.provenance(rid)
         n, tr = int(ds.sizes["time"]), float(ds.attrs.get("tr") or 0)
         ident = (prov.get("subject", ""), prov.get("session", ""), prov.get("run", ""))
@@ -187,6 +190,22 @@ def run_stats(store: Store, rid: str, var: str, normalize: str = "run") -> dict[
             "global_mean": float(norm(np.float64(g_mean))) if normalize != "run" else 0.0}
 
 
+def select_acq(store: Store, acq: str | None) -> list[str]:
+    """The recordings of ``store`` whose source file carries the BIDS entity ``acq-<acq>`` (all
+    recordings for ``None``); :class:`ConfigError` naming ``data.acq`` when none does."""
+    rids = list(store)
+    if acq is None:
+        return rids
+    from signalkit.io.bids_sidecars import entities
+
+    have = {rid: entities(Path(str(store.provenance(rid).get("source") or rid)).name).get("acq") for rid in rids}
+    keep = [rid for rid in rids if have[rid] == str(acq)]
+    if not keep:
+        found = sorted({f"acq-{a}" for a in have.values() if a}) or ["no acq- entity"]
+        raise ConfigError(f"data.acq: no recording of {store.path} has acq-{acq} (its files: {', '.join(found)})")
+    return keep
+
+
 def collate_volume(samples: Sequence[dict]) -> dict:
     """Stack volume samples (every run of the store must share one grid)."""
     shapes = {tuple(s["x"].shape[1:]) for s in samples}
@@ -209,13 +228,16 @@ class FMRIDataModule(StoreDataModule):
         split: as :class:`signalkit.datamodules.SignalDataModule` (subject|session|run|recording|time).
         normalize: ``"run"`` (per-voxel z-score within each run), ``"global"`` (one z-score per
             run over its brain voxels) or ``"none"``.
+        acq: keep only the runs whose file names carry the BIDS ``acq-<acq>`` entity (a store that
+            holds several acquisitions of the same runs, e.g. Haxby's ``acq-25mm`` and ``acq-1slice``);
+            ``None``: every run.
     """
 
     def __init__(self, store: str, mode: str = "volume", window_s: float = 16.0, tmin_s: float = 0.0,
                  stride_s: float | None = None, events: Sequence[str] | Mapping[str, int] | None = None,
                  horizon: int = 0, split: Mapping[str, Any] | None = None, batch_size: int = 8,
                  num_workers: int = 0, normalize: str = "run", preload: bool | str = "auto",
-                 modality: str | None = "fmri"):
+                 modality: str | None = "fmri", acq: str | None = None):
         super().__init__()
         self._init_store(store, events, split, batch_size, num_workers, preload, modality)
         if mode not in MODES:
@@ -227,6 +249,7 @@ class FMRIDataModule(StoreDataModule):
         self.window_s, self.tmin_s, self.stride_s = float(window_s), float(tmin_s), stride_s
         self.horizon = int(horizon)
         self.normalize = str(normalize)
+        self.acq = None if acq is None else str(acq)
         self.datasets: dict[str, FMRIWindowDataset] = {}
 
     def setup(self, stage: str | None = None) -> None:
@@ -235,22 +258,27 @@ class FMRIDataModule(StoreDataModule):
         store = self._open_store()
         var = MODES[self.mode]
         trs = set()
-        for rid in store:
+        self.recordings = select_acq(store, self.acq)
+        for rid in self.recordings:
             if var not in store[rid]:
                 raise ConfigError(f"data.mode: recording {rid} of {self.store_path} has no {var!r} "
                                   "(ingest with atlas=<labels.nii.gz> for region mode)")
             trs.add(round(float(store[rid].attrs.get("tr") or 0), 6))
         if len(trs) > 1:
             raise ConfigError(f"data: runs have different TRs {sorted(trs)}")
+        grids = {tuple(store[rid][var].shape[1:]) for rid in self.recordings}
+        if self.mode == "volume" and len(grids) > 1:
+            raise ConfigError(f"data.acq: the runs of {self.store_path} have different grids {sorted(grids)}; "
+                              "keep one acquisition with data.acq=<value> (BIDS acq- entity) or use data.mode=region")
         self.store, self.tr = store, (trs.pop() or 1.0)
         self.window = max(1, int(round(self.window_s / self.tr)))
         stride = max(1, int(round(float(self.stride_s) / self.tr))) if self.stride_s else None
         mapping = label_mapping(self.events)[0] if self.events is not None else None
         index = build_fmri_index(store, self.window, events=mapping, tmin_s=self.tmin_s, stride=stride,
-                                 horizon=self.horizon)
+                                 horizon=self.horizon, recordings=self.recordings)
         splits = self._split(store, index)
-        stats = {rid: run_stats(store, rid, var, self.normalize) for rid in store}
-        preload = self._preload_auto(store[r][var].shape for r in store)
+        stats = {rid: run_stats(store, rid, var, self.normalize) for rid in self.recordings}
+        preload = self._preload_auto(store[r][var].shape for r in self.recordings)
         self.datasets = {s: FMRIWindowDataset(store, splits[s], self.mode, self.horizon, stats, preload)
                          for s in STAGES}
         self.index = index
@@ -258,7 +286,7 @@ class FMRIDataModule(StoreDataModule):
     def data_contract(self) -> dict:
         """The input contract a model trained on this data expects (saved with the model)."""
         self.setup()
-        first = self.store[next(iter(self.store))]
+        first = self.store[self.recordings[0]]
         contract = {"modality": "fmri", "mode": self.mode, "tr": self.tr, "window_s": self.window_s,
                     "n_frames": self.window, "horizon": self.horizon,
                     "normalization": self.normalize, "target_names": self.class_names}

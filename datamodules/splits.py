@@ -30,6 +30,11 @@ def _counts(n: int, fractions: Sequence[float]) -> tuple[int, int, int]:
     return n_train, n_val, n_test
 
 
+def _same_id(a: str, b: str) -> bool:
+    """Equal ids, numeric ones by value (run ``1`` is run ``01``)."""
+    return a == b or (a.isdigit() and b.isdigit() and int(a) == int(b))
+
+
 def split_index(
     index: pd.DataFrame,
     by: str = "subject",
@@ -48,7 +53,7 @@ def split_index(
         assign: explicit group ids per stage (``{"test": ["S003"]}``), overriding the shuffle;
             unassigned groups go to ``train``. An id names a whole key (``001/1/03``), a subject
             (``001``), or with ``by=session`` / ``by=run`` the session / run id (``03``: run 03
-            of every subject, as in leave-one-run-out).
+            of every subject, as in leave-one-run-out; numeric ids match by value, ``1`` = ``01``).
     """
     if index.empty:
         raise ConfigError("data: no windows to split (check data.events and data.window_s)")
@@ -65,10 +70,15 @@ def split_index(
         stage_of = {g: "train" for g in groups}
         for stage, members in assign.items():
             for g in members:
-                # a group's full key, its subject, or (splits by session / run) its own id
-                matches = [k for k in groups if str(g) in (k, k.split("/")[0]) or (by != "subject" and k.split("/")[-1] == str(g))]
+                # a group's full key, else (splits by session / run) its own id, else its subject:
+                # run "1" of subject "1" is the run, not the whole subject
+                matches = ([k for k in groups if k == str(g)]
+                           or [k for k in groups if by != "subject" and _same_id(k.split("/")[-1], str(g))]
+                           or [k for k in groups if k.split("/")[0] == str(g)])
                 if not matches:
-                    raise ConfigError(f"data.split.assign.{stage}: no {by} {g!r} in the store")
+                    have = sorted({k.split("/")[-1] for k in groups})
+                    raise ConfigError(f"data.split.assign.{stage}: no {by} {g!r} in the store "
+                                      f"(its {by}s: {', '.join(have)})")
                 for k in matches:
                     stage_of[k] = stage
     else:

@@ -3,7 +3,8 @@
 =================  ==========================================================================
 family             tasks
 =================  ==========================================================================
-decoding           :class:`DecodingTask`, :class:`FMRIDecodingTask`
+decoding           :class:`DecodingTask`, :class:`FMRIDecodingTask`, :class:`RidgeDecodingTask`
+                   (closed-form ridge read-out)
 reconstruction     :class:`ReconstructionTask`, :class:`FMRIReconstructionTask`
 forecasting        :class:`WeatherForecastingTask`, :class:`FMRIForecastingTask`,
                    :class:`VideoForecastingTask` (all roll out through
@@ -15,7 +16,8 @@ from signalkit.tasks.base import BaseTask, NonFiniteLossError
 from signalkit.tasks.decoding import DecodingTask, FMRIDecodingTask
 from signalkit.tasks.forecasting import FMRIForecastingTask, WeatherForecastingTask, rollout
 from signalkit.tasks.reconstruction import FMRIReconstructionTask, ReconstructionTask
+from signalkit.tasks.ridge_decoding import RidgeDecodingTask
 from signalkit.tasks.video_forecasting import VideoForecastingTask
 
 __all__ = ["BaseTask", "DecodingTask", "FMRIDecodingTask", "FMRIForecastingTask", "FMRIReconstructionTask",
-           "NonFiniteLossError", "ReconstructionTask", "VideoForecastingTask", "WeatherForecastingTask", "rollout"]
+           "NonFiniteLossError", "ReconstructionTask", "RidgeDecodingTask", "VideoForecastingTask", "WeatherForecastingTask", "rollout"]

@@ -65,22 +65,27 @@ def inherited_sidecar(path: str | Path, suffix: str) -> Path | None:
     return None
 
 
-def derivative_mask(path: str | Path, label: str) -> Path:
+def derivative_mask(path: str | Path, label: str, required: bool = True) -> Path | None:
     """The mask ``derivatives/*/sub-<s>/[...]*_label-<label>_mask.nii[.gz]`` that matches ``path``.
 
     A mask matches when its ``sub``, ``ses`` and ``acq`` entities (those it has) equal the file's.
-    Raises :class:`InputError` naming the file and label when none (or several) match.
+    Raises :class:`InputError` naming the file and label when several match, or when none does and
+    ``required`` (otherwise returns None: e.g. Haxby's ``acq-1slice`` grid has no mask, ``acq-25mm`` has).
     """
     path = Path(path)
     own = entities(path)
     root = dataset_root(path)
     if root is None or not (root / "derivatives").is_dir():
+        if not required:
+            return None
         raise InputError(f"{path}: mask label {label!r} asked for but the BIDS dataset has no derivatives/ folder")
     found = []
     for cand in sorted((root / "derivatives").rglob(f"*_label-{label}_mask.nii*")):
         ents = entities(cand)
         if all(ents.get(k) == own.get(k) for k in ("sub", "ses", "acq") if k in ents or k in own):
             found.append(cand)
+    if not found and not required:
+        return None
     if len(found) != 1:
         what = "no" if not found else f"{len(found)}"
         raise InputError(f"{path}: {what} derivatives mask with label-{label} for "

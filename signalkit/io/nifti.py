@@ -230,7 +230,8 @@ def read_nifti(
         events: ``"auto"`` (``<stem>_events.tsv`` next to the run, else the BIDS-inherited
             ``*_events.tsv``, e.g. one per run shared by its ``acq-`` variants), a path, or None.
         preprocess: ``mask`` (None | ``"auto"`` | labels/mask NIfTI path | ``"label-<name>"``: the
-            matching ``derivatives/*/sub-*/*_label-<name>_mask.nii.gz`` of the BIDS dataset), ``detrend`` (linear,
+            matching ``derivatives/*/sub-*/*_label-<name>_mask.nii.gz`` of the BIDS dataset;
+            ``"label-<name>?"``: that mask where the file's grid has one, none otherwise), ``detrend`` (linear,
             per voxel), ``standardize`` (z-score per voxel), ``confounds`` (None | ``"auto"`` |
             tsv path), ``confound_columns`` (None = every numeric column).
         atlas: labels NIfTI (resampled to the run's grid, nearest neighbour) -> region means.
@@ -254,8 +255,10 @@ def read_nifti(
     if pre["mask"] == "auto":
         mask = epi_mask(mean_image(raw, n_times, block))
     elif isinstance(pre["mask"], str) and pre["mask"].startswith("label-"):
-        mask_path = derivative_mask(path, pre["mask"][len("label-"):])
-        mask = load_labels(str(mask_path), frame_shape, affine, what="mask") > 0
+        label, optional = pre["mask"][len("label-"):].rstrip("?"), pre["mask"].endswith("?")
+        mask_path = derivative_mask(path, label, required=not optional)
+        if mask_path is not None:
+            mask = load_labels(str(mask_path), frame_shape, affine, what="mask") > 0
     elif pre["mask"]:
         mask = load_labels(str(pre["mask"]), frame_shape, affine, what="mask") > 0
     conf_path = _sidecar(path, "desc-confounds_timeseries.tsv", pre["confounds"])

@@ -62,3 +62,39 @@ class VoxelTokenizer(nn.Module):
         if "voxel_mask" in batch:
             v = v * batch["voxel_mask"].to(v.dtype)
         return self.embed(self.drop(v.flatten(1)))[:, :, None]  # (B, D, 1)
+
+
+@register_tokenizer("voxel_mean")
+class VoxelMeanTokenizer(nn.Module):
+    """``x (B, T, X, Y, Z)`` -> tokens ``(B, 1, X*Y*Z)``: the block average of every voxel, one
+    1-wide token per voxel, zero outside ``voxel_mask``; no parameters.
+
+    The features a linear read-out (``head.pool=flatten``, e.g. the closed-form ridge of
+    :class:`~signalkit.tasks.RidgeDecodingTask`) or the linear SVM sees: the run-z-scored volumes
+    averaged over the window's frames. ``n_tokens`` is fixed by ``volume_shape``.
+
+    Args:
+        dim: token width; must be 1 (each voxel is one token of one feature).
+        volume_shape: ``(X, Y, Z)`` of the volumes (filled from the data contract's ``grid`` when null).
+    """
+
+    grid_ndim = 1
+
+    def __init__(self, dim: int = 1, volume_shape: Sequence[int] | None = None):
+        super().__init__()
+        if volume_shape is None:
+            raise TypeError("volume_shape is null: set model.tokenizer.volume_shape=[X,Y,Z] (the volumes' grid)")
+        if int(dim) != 1:
+            raise TypeError(f"voxel_mean tokens are one voxel wide: set model.dim=1, got {dim}")
+        self.dim, self.volume_shape = 1, tuple(int(n) for n in volume_shape)
+        self.n_tokens = math.prod(self.volume_shape)
+
+    def forward(self, batch: dict) -> Tensor:
+        x = batch["x"]
+        if x.ndim != 5 or tuple(x.shape[2:]) != self.volume_shape:
+            raise ValueError(f"voxel_mean tokenizer: batches (B, T, X, Y, Z) with volumes {self.volume_shape}, "
+                             f"got {tuple(x.shape)}")
+        v = x.mean(1)
+        if "voxel_mask" in batch:
+            v = v * batch["voxel_mask"].to(v.dtype)
+        return v.reshape(len(v), 1, -1)  # (B, 1, V)
