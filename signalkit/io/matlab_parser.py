@@ -4,8 +4,14 @@ scipy's MAT parser can crash the process (a segfault) on a corrupted file, which
 :class:`InputError`, not a crashed ingest. MNE's EEGLAB readers parse the file with
 ``mne.io.eeglab.eeglab._check_load_mat``; while :func:`isolated_mat_parser` is active that
 function runs in a long-lived helper process (started on first use, ~1 s, and kept for later
-files) and its result comes back to MNE in this process, so the file is parsed once, as MNE
-alone would, and a crash takes down only the helper (replaced for the next file).
+files) and its result comes back to MNE in this process, so a crash takes down only the helper
+(replaced for the next file) and this process never parses a MAT file.
+
+The helper always parses with ``preload=True``: the whole file in one pass, as
+``read_raw_eeglab(preload=True)`` does (MNE's ``preload=False`` parse reads a ``.set`` up to three
+times, and for data embedded in the ``.set`` it would parse the file once more in this process
+when the data is loaded). The data array comes back through the pipe as its own raw message
+(one copy into the pipe and one out, never pickled); the rest of the struct as one pickle.
 """
 
 from __future__ import annotations
@@ -13,58 +19,136 @@ from __future__ import annotations
 import contextlib
 import multiprocessing as mp
 import os
-from multiprocessing import util as mp_util
+import pickle
 import threading
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
-from concurrent.futures.process import BrokenProcessPool
+from multiprocessing import util as mp_util
 from pathlib import Path
 
 from signalkit.errors import InputError
 
-_POOL: ProcessPoolExecutor | None = None
+_HELPER: tuple | None = None  # (process, connection) of this process's helper
 _PID = 0
-_LOCK = threading.Lock()
+_LOCK = threading.RLock()
+_OUT_OF_BAND_BYTES = 1 << 16  # top-level arrays this large (the data) travel as raw pipe messages
 
 
-def _warm() -> None:
-    import mne.io.eeglab.eeglab  # noqa: F401
-
-
-def _parse(fname: str, uint16_codec, preload: bool):
+def _parse(fname: str, uint16_codec):
     import warnings
 
     from mne.io.eeglab.eeglab import _check_load_mat
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return _check_load_mat(fname, uint16_codec, preload=preload)
+        return _check_load_mat(fname, uint16_codec, preload=True)
 
 
-def _pool() -> ProcessPoolExecutor:
-    global _POOL, _PID
-    if _POOL is not None and _PID != os.getpid():  # a forked child: the helper is its parent's
-        _POOL = None
-    if _POOL is None:
-        _PID = os.getpid()
-        _POOL = ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn"), initializer=_warm)
-        # stop the helper before multiprocessing joins this process's children at exit (inside a
-        # worker process the executor's own atexit hook would run only after that join: a hang)
-        mp_util.Finalize(_POOL, _reset, exitpriority=10)
-    return _POOL
+def _split_arrays(eeg) -> tuple[object, list]:
+    """Take the large numeric arrays (the data) out of the parsed struct's top level: they travel
+    as raw pipe messages, the rest as one pickle."""
+    import numpy as np
+
+    arrays = []
+    if isinstance(eeg, dict):
+        for key, value in list(eeg.items()):
+            if isinstance(value, np.ndarray) and value.nbytes >= _OUT_OF_BAND_BYTES and not value.dtype.hasobject:
+                transposed = value.flags.f_contiguous and not value.flags.c_contiguous  # MAT is column-major
+                arrays.append((key, value.T if transposed else np.ascontiguousarray(value), transposed))
+                eeg[key] = None
+    return eeg, arrays
+
+
+def _serve(conn) -> None:
+    """The helper's loop: one request ``(fname, uint16_codec)`` in, one reply out, until EOF.
+
+    A reply is ``(kind, arrays)``, then the pickle, then one message per array: ``kind`` "ok"
+    (the parsed struct, its large top-level arrays listed as ``(key, dtype, shape, transposed)``)
+    or "err" (the exception, or its text if it cannot be pickled)."""
+    import mne.io.eeglab.eeglab  # noqa: F401 - imported once, before the first request
+
+    while True:
+        try:
+            fname, codec = conn.recv()
+        except (EOFError, OSError):
+            return
+        arrays: list = []
+        try:
+            eeg, arrays = _split_arrays(_parse(fname, codec))
+            blob = pickle.dumps(eeg, protocol=4)
+            kind = "ok"
+        except BaseException as err:  # MNE raises many types for damaged files
+            arrays = []
+            try:
+                blob = pickle.dumps(err, protocol=4)
+            except Exception:
+                blob = pickle.dumps(RuntimeError(f"{type(err).__name__}: {err}"), protocol=4)
+            kind = "err"
+        conn.send((kind, [(key, a.dtype.str, a.shape, t) for key, a, t in arrays]))
+        conn.send_bytes(blob)
+        for _, a, _ in arrays:
+            conn.send_bytes(a.reshape(-1).view("u1"))
+
+
+def _helper() -> tuple:
+    global _HELPER, _PID
+    if _HELPER is not None and _PID != os.getpid():  # a forked child: the helper is its parent's
+        _HELPER = None
+    if _HELPER is None or not _HELPER[0].is_alive():
+        _reset()
+        ctx = mp.get_context("spawn")
+        parent, child = ctx.Pipe(duplex=True)
+        proc = ctx.Process(target=_serve, args=(child,), name="signalkit-mat-parser")
+        proc.start()
+        child.close()
+        _PID, _HELPER = os.getpid(), (proc, parent)
+        # stop the helper before multiprocessing joins this process's children at exit
+        mp_util.Finalize(proc, _reset, exitpriority=10)
+    return _HELPER
 
 
 def _reset() -> None:
-    global _POOL
+    global _HELPER
     if _PID != os.getpid():  # never stop a parent's helper from a forked child
-        _POOL = None
+        _HELPER = None
         return
-    pool, _POOL = _POOL, None
-    if pool is not None:
-        for proc in list(getattr(pool, "_processes", {}).values()):
+    helper, _HELPER = _HELPER, None
+    if helper is not None:
+        proc, conn = helper
+        conn.close()
+        if proc.is_alive():
             proc.kill()  # our own helper, by its process object
-        pool.shutdown(wait=False, cancel_futures=True)
+        proc.join(timeout=5)
+
+
+def _receive(conn, timeout_s: float):
+    import numpy as np
+
+    if not conn.poll(timeout_s):
+        raise TimeoutError
+    kind, arrays = conn.recv()
+    value = pickle.loads(conn.recv_bytes())
+    for key, dtype, shape, transposed in arrays:
+        out = np.empty(shape, dtype=dtype)
+        conn.recv_bytes_into(out.reshape(-1).view("u1"))
+        value[key] = out.T if transposed else out
+    return kind, value
+
+
+def _submit(path: Path, fname: str, uint16_codec, timeout_s: float):
+    with _LOCK:
+        _, conn = _helper()
+        try:
+            conn.send((fname, uint16_codec))
+            kind, value = _receive(conn, timeout_s)
+        except (EOFError, OSError, pickle.UnpicklingError, ValueError):
+            _reset()
+            raise InputError(f"{path}: cannot read the file (corrupt MAT file: the parser crashed)") from None
+        except TimeoutError:
+            _reset()
+            raise InputError(f"{path}: cannot read the file (the MAT parser did not finish in {timeout_s:.0f} s)") from None
+    if kind == "err":
+        raise value
+    return value
 
 
 @contextlib.contextmanager
@@ -74,12 +158,12 @@ def isolated_mat_parser(path: Path, timeout_s: float = 120.0) -> Iterator[None]:
 
     original = getattr(module, "_check_load_mat", None)
     if original is None:  # pragma: no cover - another MNE layout: parse in the helper first
-        _submit(path, str(path), None, False, timeout_s)
+        _submit(path, str(path), None, timeout_s)
         yield
         return
 
     def parse(fname, uint16_codec=None, *, preload=False):
-        return _submit(path, str(fname), uint16_codec, preload, timeout_s)
+        return _submit(path, str(fname), uint16_codec, timeout_s)
 
     with _LOCK:
         module._check_load_mat = parse
@@ -87,14 +171,3 @@ def isolated_mat_parser(path: Path, timeout_s: float = 120.0) -> Iterator[None]:
             yield
         finally:
             module._check_load_mat = original
-
-
-def _submit(path: Path, fname: str, uint16_codec, preload: bool, timeout_s: float):
-    try:
-        return _pool().submit(_parse, fname, uint16_codec, preload).result(timeout=timeout_s)
-    except BrokenProcessPool:
-        _reset()
-        raise InputError(f"{path}: cannot read the file (corrupt MAT file: the parser crashed)") from None
-    except FutureTimeout:
-        _reset()
-        raise InputError(f"{path}: cannot read the file (the MAT parser did not finish in {timeout_s:.0f} s)") from None
