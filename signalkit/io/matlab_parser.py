@@ -131,6 +131,8 @@ def _receive(conn, timeout_s: float):
         out = np.empty(shape, dtype=dtype)
         conn.recv_bytes_into(out.reshape(-1).view("u1"))
         value[key] = out.T if transposed else out
+        if isinstance(getattr(value, "__dict__", None), dict) and key in value.__dict__:
+            value.__dict__[key] = value[key]  # an unpickled MNE Bunch keeps its attributes apart
     return kind, value
 
 

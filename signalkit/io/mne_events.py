@@ -41,20 +41,21 @@ def annotation_events(raw: mne.io.BaseRaw) -> tuple[np.ndarray, np.ndarray, np.n
 
 
 def _is_digital(raw: mne.io.BaseRaw, name: str) -> bool:
-    values = raw.get_data(picks=[name], verbose="error")[0]
+    i = raw.ch_names.index(name)
+    values = raw._data[i] if raw.preload else raw.get_data(picks=[i], verbose="error")[0]
     return bool(np.all(np.isfinite(values)) and np.all(values == np.round(values)))
 
 
 def default_stim_channels(raw: mne.io.BaseRaw) -> list[str]:
     """MNE's default stim channel(s) for ``raw`` (see module docstring), analog ones left out."""
-    from mne.utils.config import _get_stim_channel
+    from mne.utils.config import _get_stim_channel, get_config
 
     try:
         names = list(_get_stim_channel(None, raw.info, raise_error=False))
     except ValueError:
         return []
-    typed = [raw.ch_names[i] for i in mne.pick_types(raw.info, meg=False, ref_meg=False, stim=True)]
-    if names == typed and len(names) > 0:  # MNE's fallback: every stim-typed channel
+    named = names[:1] in (["STI101"], ["STI 014"]) or (names and names[0] == get_config("MNE_STIM_CHANNEL"))
+    if names and not named:  # MNE's fallback: every stim-typed channel
         names = [n for n in names if _is_digital(raw, n)]
     return names
 

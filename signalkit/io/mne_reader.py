@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import re
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
@@ -50,6 +50,7 @@ DEFAULT_PICKS = {
 }
 DEFAULT_AUX = ("eog", "ecg", "emg", "stim", "misc")
 
+_INLINE_HASH_BYTES = 16 << 20
 _READ_BLOCK = 1 << 20  # samples x channels read per block, bounds peak memory
 # a picked signal larger than this (as float32) is returned lazily (dask, read block by block when
 # written): ingest then streams the file instead of holding it in memory
@@ -72,6 +73,18 @@ def _background(fn, *args):
         return pool.submit(fn, *args)
     finally:
         pool.shutdown(wait=False)
+
+
+def _sha256_of(path: Path, known: str | None) -> Callable[[], str]:
+    """A call returning the source's sha256: ``known`` when the caller has it (the store hashes
+    every source before reading it); a file up to ``_INLINE_HASH_BYTES`` hashed when asked (a
+    thread costs more CPU than it saves there); a larger file or a folder in a background thread
+    (hashlib releases the GIL) while MNE parses it."""
+    if known:
+        return lambda: str(known)
+    if path.is_file() and path.stat().st_size <= _INLINE_HASH_BYTES:
+        return partial(file_sha256, path)
+    return _background(file_sha256 if path.is_file() else _folder_sha256, path).result
 
 
 def _precheck(path: Path, ext: str) -> None:
@@ -101,7 +114,7 @@ def _open(path: Path, mne_kwargs: dict | None, modality: str):
         with warnings.catch_warnings(record=True) as caught, isolate:
             warnings.simplefilter("always")
             if is_epoched(path):
-                inst = mne.read_epochs(path, preload=False, verbose="warning", **kwargs)
+                inst = mne.read_epochs(path, preload=True, verbose="warning", **kwargs)  # one read, as MNE's own
             elif root is not None:
                 inst = read_bids_raw(path, root, modality, kwargs)
             else:
@@ -146,7 +159,9 @@ def _type_from_names(inst, ext: str | None) -> None:
         inst.set_channel_types(change, verbose="error", on_unit_change="ignore")
 
 
-def _normalise_names(inst, montage: str) -> None:
+def _normalise_names(inst, montage: str) -> dict[str, str]:
+    """``{file name: the montage's spelling}`` of the EEG channels whose names differ from it
+    (never onto a name the file already uses)."""
     eeg = [inst.ch_names[i] for i in mne.pick_types(inst.info, eeg=True, exclude=[])]
     mapping = canonical_names(eeg, montage)
     taken = set(inst.ch_names) - set(mapping)
@@ -155,8 +170,7 @@ def _normalise_names(inst, montage: str) -> None:
         if new != old and new not in taken:
             clean[old] = new
             taken.add(new)
-    if clean:
-        inst.rename_channels(clean, verbose="error")
+    return clean
 
 
 def _has_position(ch: dict) -> bool:
@@ -164,15 +178,16 @@ def _has_position(ch: dict) -> bool:
     return bool(np.isfinite(loc).all() and np.abs(loc).sum() > 0)
 
 
-def _positions(inst, picks: np.ndarray, montage: str | None, force: bool, fixed: set[str]) -> np.ndarray:
+def _positions(inst, picks: np.ndarray, names: list[str], montage: str | None, force: bool,
+               fixed: set[str]) -> np.ndarray:
     """``(C, 3)`` positions of ``picks``: the file's (MNE's head-frame ``loc``), else the
     template's (head frame too); ``force`` puts the template over the file's for EEG channels.
-    Channels in ``fixed`` (a BIDS electrodes table gave them) keep theirs."""
+    Channels in ``fixed`` (a BIDS electrodes table gave them) keep theirs. ``names``: the
+    Recording's names of ``picks`` (the montage's spelling)."""
     chs = inst.info["chs"]
     locs = np.array([chs[i]["loc"][:3] for i in picks], dtype=np.float64)
     missing = np.array([not _has_position(chs[i]) for i in picks], dtype=bool)
     if montage is not None:
-        names = [inst.ch_names[i] for i in picks]
         is_eeg = np.array([chs[i]["kind"] == mne.io.constants.FIFF.FIFFV_EEG_CH and inst.ch_names[i] not in fixed
                            for i in picks], dtype=bool)
         std = montage_positions(names, montage)
@@ -287,6 +302,7 @@ def read_sensor(
     mne_kwargs: dict | None = None,
     subjects: Sequence[str] | None = None,
     tasks: Sequence[str] | None = None,
+    sha256: str | None = None,
 ) -> xr.Dataset:
     """Read an EEG/MEG/iEEG file into a Recording (``signal (channel, time)`` float32, SI units).
 
@@ -311,6 +327,8 @@ def read_sensor(
         mne_kwargs: keyword options of the format's MNE reader (``allow_maxshield``,
             ``infer_types``, ``stim_channel``, ``encoding``, ...), checked against its signature.
         subjects, tasks: BIDS filters, used when a dataset is expanded (ignored here).
+        sha256: the file's sha256 when the caller has it (the store hashes each source before
+            reading it), so that the file is not hashed again; by default it is hashed here.
 
     Memory: the file is opened with ``preload=False``. A signal larger than ``_STREAM_BYTES``
     (64 MB as float32) comes back lazily, as a dask array read block by block with
@@ -323,8 +341,7 @@ def read_sensor(
     if modality not in DEFAULT_PICKS:
         raise ConfigError(f"modality: {modality!r} is not a sensor modality ({', '.join(DEFAULT_PICKS)})")
     prep = preprocess if isinstance(preprocess, SensorPreprocess) else SensorPreprocess(**(preprocess or {}))
-    # the file's sha256 in a thread (hashlib releases the GIL) while MNE parses it
-    sha = _background(file_sha256 if path.is_file() else _folder_sha256, path)
+    sha = _sha256_of(path, sha256)
     inst, root = _open(path, mne_kwargs, modality)
     epoched = isinstance(inst, mne.BaseEpochs)
     try:
@@ -348,8 +365,10 @@ def read_sensor(
                 eeg = [n for n in eeg if n in fixed]
             inst.set_channel_types({n: ieeg_type for n in eeg}, verbose="error")
         montage_name, force = _choose_montage(inst, montage) if not fixed else (None, False)
-        if montage_name is not None:
-            _normalise_names(inst, montage_name)
+        rename = _normalise_names(inst, montage_name) if montage_name is not None else {}
+        if rename and not prep.is_identity:  # a preprocess reference may name channels in the montage's spelling
+            inst.rename_channels(rename, verbose="error")
+            rename = {}
         wanted = tuple(picks) if picks else DEFAULT_PICKS[modality]
         aux_types = tuple(t for t in (aux or ()) if t not in wanted)
         types = inst.get_channel_types()
@@ -375,6 +394,7 @@ def read_sensor(
             lazy = 4 * len(pick_idx) * inst.n_times > _STREAM_BYTES
             data = _lazy_data(inst, pick_idx, path) if lazy else _read_data(inst, pick_idx)
         ident = parse_identity(path, subject_pattern)
+        names = [rename.get(inst.ch_names[i], inst.ch_names[i]) for i in pick_idx]  # renamed here, not in MNE
         attrs = {"modality": modality, "pos_frame": pos_frame}
         if epoched:
             attrs.update(epoch_samples=int(epoch_samples), epoch_tmin_s=float(inst.tmin))
@@ -383,18 +403,19 @@ def read_sensor(
         extra_vars = {}
         if aux_idx.size:
             extra_vars["aux"] = (("aux_channel", "time"), _epoch_data(inst, aux_idx) if epoched else _read_data(inst, aux_idx))
-            extra_coords["aux_channel"] = np.asarray([inst.ch_names[i] for i in aux_idx], dtype=str)
+            extra_coords["aux_channel"] = np.asarray([rename.get(inst.ch_names[i], inst.ch_names[i]) for i in aux_idx],
+                                                     dtype=str)
             extra_coords["aux_type"] = ("aux_channel", np.asarray(inst.get_channel_types(picks=aux_idx), dtype=str))
         rec = sensor_recording(
             np.empty((len(pick_idx), 0), np.float32) if lazy else data,
             sfreq=inst.info["sfreq"],
-            ch_names=[inst.ch_names[i] for i in pick_idx],
+            ch_names=names,
             ch_types=inst.get_channel_types(picks=pick_idx),
-            pos=_positions(inst, pick_idx, montage_name, force, fixed),
+            pos=_positions(inst, pick_idx, names, montage_name, force, fixed),
             ori=_orientations(inst, pick_idx),
             events=ev,
             source=str(path.resolve()),
-            sha256=sha.result(),
+            sha256=sha(),
             attrs=attrs,
             extra_coords=extra_coords,
             extra_vars=extra_vars,
@@ -411,9 +432,17 @@ def read_sensor(
 
 
 def _epoch_data(epochs: mne.BaseEpochs, picks: np.ndarray) -> np.ndarray:
-    """``(C, n_epochs * T)`` float32: the epochs laid end to end."""
-    x = epochs.get_data(picks=picks, verbose="error")  # (n, C, T)
-    return np.ascontiguousarray(np.transpose(x, (1, 0, 2)).reshape(len(picks), -1), dtype=np.float32)
+    """``(C, n_epochs * T)`` float32: the epochs laid end to end, each channel cast straight from
+    MNE's float64 ``(n, C, T)`` array into its row (one pass, no float64 copy)."""
+    n, n_t = len(epochs), len(epochs.times)
+    out = np.empty((len(picks), n * n_t), dtype=np.float32)
+    rows = out.reshape(len(picks), n, n_t)
+    data = epochs._data if epochs.preload and not getattr(epochs, "_do_delayed_proj", True) else None
+    if data is None or data.shape != (n, len(epochs.ch_names), n_t):  # not loaded, or projections pending: MNE's copy
+        data, picks = epochs.get_data(picks=picks, verbose="error"), np.arange(len(picks))
+    for row, i in enumerate(picks):
+        rows[row] = data[:, i, :]
+    return out
 
 
 def _folder_sha256(path: Path) -> str:

@@ -144,3 +144,24 @@ def test_maxshield_message_names_the_option():
                                              "MaxFilter on the data. Use allow_maxshield=True if you are sure"
                                              " you want to load the data despite this warning. MaxShield"))
     assert "mne_kwargs.allow_maxshield=true" in str(err) and str(err).startswith("x_raw.fif: ")
+
+
+def test_eeglab_embedded_data_parsed_in_the_helper_only(tmp_path, monkeypatch):
+    """A .set holding its data (larger than a pipe message's pickle share) reads as MNE's
+    ``preload=True`` read, bit-exact, and this process never parses the MAT file itself."""
+    import mne.io.eeglab._eeglab as low
+    import mne.io.eeglab.eeglab as high
+
+    rng = np.random.default_rng(1)
+    raw = mne.io.RawArray(rng.standard_normal((4, 20000)) * 1e-5, mne.create_info(["C3", "Cz", "C4", "Pz"], 200.0, "eeg"),
+                          verbose="error")
+    mne.export.export_raw(tmp_path / "e.set", raw, fmt="eeglab", verbose="error")
+    ref = mne.io.read_raw_eeglab(tmp_path / "e.set", preload=True, verbose="error").get_data().astype(np.float32)
+
+    def no_parse(*args, **kwargs):
+        raise AssertionError("MAT file parsed in the reading process")
+
+    monkeypatch.setattr(low, "_readmat", no_parse)
+    monkeypatch.setattr(high, "_readmat", no_parse)
+    rec = read_recording(tmp_path / "e.set", "eeg")
+    np.testing.assert_array_equal(rec["signal"].values, ref)
