@@ -154,9 +154,17 @@ def _read_and_write(args: tuple) -> dict:
     sha256 disagree.
     """
     path, modality, reader_kwargs, tmp, rid, sha = args
-    from signalkit.io import read_recording
+    import inspect
 
-    rec = read_recording(path, modality, **reader_kwargs)
+    from signalkit.io import get_reader, read_recording
+
+    kwargs = dict(reader_kwargs)
+    try:  # a reader that takes the known sha256 does not hash the file a third time
+        if "sha256" in inspect.signature(get_reader(modality)).parameters and "sha256" not in kwargs:
+            kwargs["sha256"] = sha
+    except (TypeError, ValueError):
+        pass
+    rec = read_recording(path, modality, **kwargs)
     validate_recording(rec, modality, name=str(path))
     write_recording(rec, tmp, rid)
     after = _source_sha256(path)
