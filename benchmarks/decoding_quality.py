@@ -231,7 +231,7 @@ def fit_signalkit(t: Task, tr, te, seed, epochs, batch):
             clock.end()
 
     recipe = to_plain(compose("train", ["task=decoding"]).task)
-    recipe.pop("_target_", None)
+    recipe.pop("name", None)
     k = int(t.y.max() + 1)
     task = DecodingTask(model=model_config("eeg_decoder", num_classes=k), data_contract={"sfreq": t.sfreq}, **recipe)
     train = DataLoader(items(xtr, t.y[tr]), batch_size=batch, shuffle=True, collate_fn=collate_sensor)

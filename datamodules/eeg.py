@@ -19,8 +19,10 @@ from signalkit.datamodules.windows import (
     effective_window_s,
 )
 from signalkit.recording import str_values
+from signalkit.datamodules.registry import DATA_MODULES
 
 
+@DATA_MODULES.register("eeg")
 class SignalDataModule(StoreDataModule):
     """Windows of a sensor store for decoding (event windows) or self-supervision (fixed windows).
 

@@ -40,6 +40,7 @@ from signalkit.datamodules.windows import INDEX_COLUMNS, label_mapping
 from signalkit.errors import ConfigError, InputError
 from signalkit.recording import CH_TYPES, str_values
 from signalkit.store import Store
+from signalkit.datamodules.registry import DATA_MODULES
 
 MODES = {"volume": "signal", "region": "region_signal"}
 
@@ -215,6 +216,7 @@ def collate_volume(samples: Sequence[dict]) -> dict:
     return default_collate(list(samples))
 
 
+@DATA_MODULES.register("fmri")
 class FMRIDataModule(StoreDataModule):
     """Windows of an fMRI store for decoding, forecasting or masked reconstruction.
 

@@ -19,6 +19,7 @@ from signalkit.datamodules.loading.loaders import StagedDataModule
 from signalkit.datamodules.splits import STAGES, split_index
 from signalkit.errors import ConfigError
 from signalkit.store import open_store
+from signalkit.datamodules.registry import DATA_MODULES
 
 
 def clip_index(store, t_in: int, t_out: int, stride: int) -> pd.DataFrame:
@@ -81,6 +82,7 @@ class _FramesModule(StagedDataModule):
                                 fps=getattr(self, "fps", None)).to_dict()
 
 
+@DATA_MODULES.register("video")
 class VideoDataModule(_FramesModule):
     """Clip windows (``t_in`` input + ``t_out`` target frames every ``stride``) of a video store.
 
@@ -149,6 +151,7 @@ class VideoDataModule(_FramesModule):
                 for s, d in self.datasets.items()}
 
 
+@DATA_MODULES.register("moving_mnist")
 class MovingMNISTDataModule(_FramesModule):
     """Moving MNIST generated on the fly from MNIST-format digits (see :mod:`signalkit.datamodules.moving_mnist`).
 

@@ -37,10 +37,12 @@ from signalkit.baselines.weather import resolve_kind
 from signalkit.errors import ConfigError
 from signalkit.recording import SIGNAL, str_values
 from signalkit.store import open_store
+from signalkit.datamodules.registry import DATA_MODULES
 
 STAGES = ("train", "val", "test")
 
 
+@DATA_MODULES.register("weather")
 class WeatherDataModule(L.LightningDataModule):
     """Forecasting samples of a weather store (``signalkit ingest weather``).
 

@@ -1,4 +1,4 @@
-"""The one name registry of signalkit (readers, tokenizers, backbones, heads; offered for tasks).
+"""The one name registry of signalkit (readers, tokenizers, backbones, heads, tasks, data modules).
 
 A :class:`Registry` maps names used in configs to builders (classes or functions)::
 
@@ -156,6 +156,21 @@ class Registry(Mapping[str, T], Generic[T]):
             raise ConfigError(f"{self.key}: {err}") from None
 
 
+def class_paths(registry: Registry[Any], package: str) -> dict[str, type]:
+    """``{dotted path: class}`` for every class of ``registry``: its defining module's path and, where
+    ``package`` re-exports the same class, ``<package>.<ClassName>`` (the ``_target_`` strings that
+    older configs carry)."""
+    pkg = importlib.import_module(package)
+    out: dict[str, type] = {}
+    for name in registry.names():
+        cls = registry.get_builder(name)
+        if isinstance(cls, type):
+            out[f"{cls.__module__}.{cls.__qualname__}"] = cls
+            if getattr(pkg, cls.__name__, None) is cls:
+                out[f"{package}.{cls.__name__}"] = cls
+    return out
+
+
 def build_registered(table: Mapping[str, Callable[..., Any]], name: str, section: str, kind: str,
                      **kwargs: Any) -> Any:
     """Deprecated helper: ``table[name](**kwargs)`` with :class:`ConfigError` naming ``model.<section>``.
@@ -172,4 +187,4 @@ def build_registered(table: Mapping[str, Callable[..., Any]], name: str, section
         raise ConfigError(f"model.{section}: {err}") from None
 
 
-__all__ = ["Registry", "accepted_kwargs", "build_registered"]
+__all__ = ["Registry", "accepted_kwargs", "build_registered", "class_paths"]

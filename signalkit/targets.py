@@ -1,14 +1,15 @@
 """Building the ``data`` and ``task`` nodes of a config without running code named in it.
 
-The packaged configs name their data module and task with a Hydra ``_target_``
-(``signalkit.datamodules.SignalDataModule``). A config read back from disk (a checkpoint's
+The packaged configs name their data module and task by registry name (``data.name: eeg``,
+``task.name: decoding``: :data:`signalkit.datamodules.registry.DATA_MODULES`,
+:data:`signalkit.tasks.registry.TASKS`). A config read back from disk (a checkpoint's
 ``signalkit_config``, a run folder) is data, not code: a ``_target_`` there could name any
 callable (``builtins.open`` truncates a file, ``numpy.load(allow_pickle=True)`` unpickles).
 So nothing here calls ``hydra.utils.instantiate``:
 
-- the ``_target_`` of a ``data`` (``task``) node must be one of the allow-list, the
-  ``_target_`` strings of the packaged ``configs/data/*.yaml`` (``configs/task/*.yaml``);
-  it must resolve to a ``LightningDataModule`` (``LightningModule``) class of ``signalkit``;
+- a ``data`` (``task``) node is built from its ``name``; an older config's ``_target_`` is still
+  accepted when it is the dotted path of a registered class (its module's path, or the
+  ``signalkit.datamodules.<Class>`` / ``signalkit.tasks.<Class>`` re-export), nothing else;
 - a ``_target_`` anywhere else, Hydra's other special keys (``_partial_``, ``_args_``, ...)
   and unresolved interpolations (``${...}``) in a stored config are refused;
 - the class is then called with the node's plain values as keyword arguments.
@@ -17,7 +18,6 @@ So nothing here calls ``hydra.utils.instantiate``:
 from __future__ import annotations
 
 import functools
-import importlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -28,44 +28,63 @@ HYDRA_KEYS = ("_target_", "_partial_", "_args_", "_recursive_", "_convert_")
 KINDS = ("data", "task")
 
 
+def _registry(kind: str):
+    if kind == "data":
+        from signalkit.datamodules.registry import DATA_MODULES
+
+        return DATA_MODULES, "signalkit.datamodules"
+    from signalkit.tasks.registry import TASKS
+
+    return TASKS, "signalkit.tasks"
+
+
 @functools.lru_cache(maxsize=None)
+def _target_classes(kind: str) -> dict[str, type]:
+    from signalkit.registry import class_paths
+
+    return class_paths(*_registry(kind))
+
+
 def allowed_targets(kind: str) -> frozenset[str]:
-    """The ``_target_`` strings of the packaged ``configs/<kind>/*.yaml`` (``kind``: data or task)."""
-    from importlib.resources import files
-
-    import yaml
-
-    out = set()
-    for entry in (files("signalkit.configs") / kind).iterdir():
-        if entry.name.endswith(".yaml"):
-            node = yaml.safe_load(entry.read_text()) or {}
-            if isinstance(node, dict) and isinstance(node.get(TARGET), str):
-                out.add(node[TARGET])
-    return frozenset(out)
-
-
-def _base_class(kind: str) -> type:
-    import lightning as L
-
-    return L.LightningDataModule if kind == "data" else L.LightningModule
+    """The ``_target_`` strings an older config may carry for ``kind`` (data or task): the dotted
+    paths of the registered classes."""
+    return frozenset(_target_classes(kind))
 
 
 def resolve_target(target: Any, kind: str, source: str) -> type:
-    """The class an allow-listed ``_target_`` names; :class:`ConfigError` (or the error type of
-    ``source``'s caller) naming ``source`` and the key otherwise."""
-    allowed = allowed_targets(kind)
-    if not isinstance(target, str) or target not in allowed:
+    """The registered class an old config's ``<kind>._target_`` names; :class:`ConfigError` naming
+    ``source`` and the key otherwise."""
+    classes = _target_classes(kind)
+    if not isinstance(target, str) or target not in classes:
         raise ConfigError(f"{source}{kind}._target_: {target!r} is not one of signalkit's {kind} classes "
-                          f"(allowed: {', '.join(sorted(allowed))}); configs never name other code")
-    module, _, name = target.rpartition(".")
+                          f"(allowed: {', '.join(sorted(classes))}); configs never name other code")
+    return classes[target]
+
+
+def resolve_name(name: Any, kind: str, source: str) -> type:
+    """The class registered as ``<kind>.name``; :class:`ConfigError` naming ``source`` and the key."""
+    registry, _ = _registry(kind)
+    if not isinstance(name, str):
+        raise ConfigError(f"{source}{kind}.name: expected a {registry.kind} name "
+                          f"(one of {', '.join(registry.names())}), got {name!r}")
     try:
-        obj = getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError) as err:
-        raise ConfigError(f"{source}{kind}._target_: cannot import {target!r} ({err})") from None
-    if not (isinstance(obj, type) and issubclass(obj, _base_class(kind))
-            and obj.__module__.startswith("signalkit.")):
-        raise ConfigError(f"{source}{kind}._target_: {target!r} is not a signalkit {kind} class")
-    return obj
+        return registry.get_builder(name)
+    except ConfigError as err:
+        raise ConfigError(f"{source}{err}") from None
+
+
+def node_class(node: Mapping[str, Any], kind: str, source: str = "") -> type:
+    """The class a ``data``/``task`` node names, by ``name`` (or an old ``_target_``)."""
+    has_name, has_target = "name" in node, TARGET in node
+    if has_target:
+        cls = resolve_target(node[TARGET], kind, source)  # a foreign target is refused by its name first
+        if has_name:
+            raise ConfigError(f"{source}{kind}: give {kind}.name or the older {kind}._target_, not both")
+        return cls
+    if not has_name:
+        registry, _ = _registry(kind)
+        raise ConfigError(f"{source}{kind}.name: missing (one of {', '.join(registry.names())})")
+    return resolve_name(node["name"], kind, source)
 
 
 def find_code(obj: Any, where: str = "", allow_root_target: bool = False,
@@ -96,7 +115,8 @@ def find_code(obj: Any, where: str = "", allow_root_target: bool = False,
 def check_stored_config(cfg: Any, source: str) -> None:
     """Refuse a config read from a file (checkpoint, run folder) that names code.
 
-    Allowed: ``data._target_`` and ``task._target_`` from the allow-list. Refused: any other
+    Allowed: ``data._target_`` and ``task._target_`` naming registered classes (older configs).
+    Refused: any other
     ``_target_`` or Hydra special key, and ``${...}`` interpolations (a stored config is
     written resolved). Raises :class:`ConfigError` naming ``source`` and the key.
     """
@@ -115,12 +135,13 @@ def check_stored_config(cfg: Any, source: str) -> None:
             what = "an interpolation" if not found.rsplit(".", 1)[-1].startswith("_") else "code"
             raise ConfigError(f"{source}: {found}: a stored config is plain data and never names {what} "
                               "(only data._target_/task._target_ of signalkit's own classes)")
-        if allow and isinstance(value, Mapping) and TARGET in value:
-            resolve_target(value[TARGET], str(key), f"{source}: ")
+        if allow and isinstance(value, Mapping) and (TARGET in value or "name" in value):
+            node_class(value, str(key), f"{source}: ")
 
 
 def build_target(node: Any, kind: str, source: str = "", **extra: Any) -> Any:
-    """``cls(**plain values of node, **extra)`` for an allow-listed ``node._target_``.
+    """``cls(**plain values of node, **extra)`` for the class ``node.name`` registers (or an older
+    config's allow-listed ``node._target_``).
 
     Errors a user can cause (unknown target, wrong argument) become one :class:`ConfigError`
     naming ``<kind>``; the class's own :class:`SignalkitError` passes through unchanged.
@@ -129,12 +150,14 @@ def build_target(node: Any, kind: str, source: str = "", **extra: Any) -> Any:
 
     plain = to_plain(node)
     if not isinstance(plain, Mapping):
-        raise ConfigError(f"{source}{kind}: expected a config mapping with a _target_, got {type(plain).__name__}")
+        raise ConfigError(f"{source}{kind}: expected a config mapping with a name, got {type(plain).__name__}")
     plain = dict(plain)
     found = find_code(plain, kind, allow_root_target=True) or find_code(extra, kind)
     if found:
         raise ConfigError(f"{source}{found}: only {kind}._target_ may name a class, and only one of signalkit's")
-    cls = resolve_target(plain.pop(TARGET, None), kind, source)
+    cls = node_class(plain, kind, source)
+    plain.pop(TARGET, None)
+    plain.pop("name", None)
     try:
         return cls(**plain, **extra)
     except Exception as err:  # the class's own errors pass; a wrong argument names the node

@@ -17,6 +17,7 @@ from signalkit.errors import ConfigError
 from signalkit.metrics.classification import BalancedAccuracy
 from signalkit.tasks.augment import build_augment
 from signalkit.tasks.base import BaseTask
+from signalkit.tasks.registry import TASKS
 
 
 def decoding_metrics(num_classes: int) -> MetricCollection:
@@ -31,6 +32,7 @@ def decoding_metrics(num_classes: int) -> MetricCollection:
     })
 
 
+@TASKS.register("decoding")
 class DecodingTask(BaseTask):
     """Window classification. ``batch["y"] (B,)`` class ids; the model returns ``(B, K)`` logits.
 
@@ -110,6 +112,7 @@ class DecodingTask(BaseTask):
         return {"proba": probs, "pred": probs.argmax(-1), "y": batch.get("y")}
 
 
+@TASKS.register("fmri_decoding")
 class FMRIDecodingTask(DecodingTask):
     """:class:`DecodingTask` on fMRI windows, plus the functional-connectivity baseline.
 

@@ -33,6 +33,7 @@ from signalkit.metrics import weather as wm
 from signalkit.tasks.base import BaseTask
 from signalkit.tasks.skill import SkillTask
 from signalkit.tasks.volumes import time_first, time_patch, valid_mask
+from signalkit.tasks.registry import TASKS
 
 
 def rollout(step: Callable[[Tensor, int], Tensor], window: Tensor, steps: int, keep: int | None = None) -> Tensor:
@@ -77,6 +78,7 @@ def gather_per_init(acc: dict[str, np.ndarray], keys: np.ndarray,
     return out
 
 
+@TASKS.register("weather_forecasting", aliases=("forecasting_weather",))
 class WeatherForecastingTask(BaseTask):
     """Field forecasting (weather). Args besides :class:`BaseTask`'s:
 
@@ -410,6 +412,7 @@ class WeatherForecastingTask(BaseTask):
                 "time": batch["time"]}
 
 
+@TASKS.register("fmri_forecasting")
 class FMRIForecastingTask(SkillTask):
     """Next-frame fMRI forecasting with a causal backbone (teacher forcing over the window).
 

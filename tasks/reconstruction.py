@@ -48,6 +48,7 @@ from signalkit.tasks.targets import (  # noqa: F401  (public here too)
     standardize,
 )
 from signalkit.tasks.volumes import time_first, time_patch, valid_mask_like
+from signalkit.tasks.registry import TASKS
 
 
 
@@ -101,6 +102,7 @@ def hide_channels(batch: dict, ratio: float, generator: torch.Generator | None =
     return out, hidden
 
 
+@TASKS.register("reconstruction")
 class ReconstructionTask(BaseTask):
     """Masked reconstruction; the model's head must be a reconstruction head.
 
@@ -324,6 +326,7 @@ class ReconstructionTask(BaseTask):
         return {"reconstruction": pred, "mask": mask, "weight": weight}
 
 
+@TASKS.register("fmri_reconstruction")
 class FMRIReconstructionTask(SkillTask):
     """Masked reconstruction of fMRI voxels (or regions) in signal space.
 

@@ -27,6 +27,7 @@ from torch import Tensor, nn
 from signalkit.errors import ConfigError
 from signalkit.heads.ridge import DEFAULT_ALPHAS, RidgeFit, fit_ridge_classifier
 from signalkit.tasks.decoding import FMRIDecodingTask
+from signalkit.tasks.registry import TASKS
 
 
 def readout_layer(model: nn.Module) -> nn.Linear:
@@ -71,6 +72,7 @@ def readout_inputs(model: nn.Module, batches: Iterable[dict],
     return torch.cat(feats).numpy(), torch.cat(ys).numpy().astype(np.int64), g
 
 
+@TASKS.register("fmri_ridge_decoding")
 class RidgeDecodingTask(FMRIDecodingTask):
     """:class:`FMRIDecodingTask` whose ``head.fc`` is the closed-form ridge read-out (module docstring).
 

@@ -30,6 +30,7 @@ from signalkit.errors import ConfigError
 from signalkit.metrics.video import FrameForecastMetrics, copy_last_frame
 from signalkit.tasks.base import BaseTask
 from signalkit.tasks.forecasting import rollout
+from signalkit.tasks.registry import TASKS
 
 
 def _has_step(model: nn.Module) -> bool:
@@ -68,6 +69,7 @@ def forecast_frames(model: nn.Module, x: Tensor, horizon: int, mode: str = "dire
     return rollout(lambda win, i: advance(win), x[:, -1:], horizon, keep=1)
 
 
+@TASKS.register("video_forecasting")
 class VideoForecastingTask(BaseTask):
     """Frame forecasting. Batches hold ``x (B, T_in, C, H, W)`` and ``y (B, T_out, C, H, W)``.
 

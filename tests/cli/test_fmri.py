@@ -25,10 +25,10 @@ def test_cli_ingest_folder_with_atlas_and_mask(synthetic, tmp_path, capsys):
 def test_experiment_configs_compose():
     from signalkit.config import compose
 
-    for exp, task in [("decoding", "FMRIDecodingTask"), ("forecasting", "FMRIForecastingTask"),
-                      ("reconstruction", "FMRIReconstructionTask")]:
+    for exp, task in [("decoding", "fmri_decoding"), ("forecasting", "fmri_forecasting"),
+                      ("reconstruction", "fmri_reconstruction"), ("haxby", "fmri_ridge_decoding")]:
         cfg = compose("train", [f"experiment=fmri/{exp}", "data.store=x.zarr"])
-        assert cfg.task._target_.endswith(task) and cfg.data._target_.endswith("FMRIDataModule")
+        assert cfg.task.name == task and cfg.data.name == "fmri"
     cfg = compose("train", ["experiment=fmri/decoding", "data=fmri_region", "model=fmri_region_decoder"])
     assert cfg.data.mode == "region" and cfg.model.tokenizer.name == "sensor"
     assert compose("train", ["experiment=fmri/forecasting"]).model.causal is True

@@ -126,14 +126,16 @@ def test_training_evaluate_api_refuses_code(place, base_config, case):
     assert tree_snapshot(place) == before and not (place / "PWNED").exists()
 
 
-def test_cli_override_cannot_name_code_either(place, base_config, capsys):
-    """``signalkit evaluate ... data._target_=builtins.print``: an override is checked like the file."""
+@pytest.mark.parametrize("override", ["data._target_=builtins.exec", "+data._target_=builtins.exec"])
+def test_cli_override_cannot_name_code_either(place, base_config, capsys, override):
+    """``signalkit evaluate ... data._target_=builtins.exec``: refused in one line, nothing touched (a
+    config by registry name has no ``_target_`` key, and an override never adds one)."""
     ckpt = place / "ok.ckpt"
     _checkpoint(ckpt, base_config)
     before = tree_snapshot(place)
-    code, err = run_cli(["evaluate", f"ckpt_path={ckpt}", "data._target_=builtins.exec"], capsys)
+    code, err = run_cli(["evaluate", f"ckpt_path={ckpt}", override], capsys)
     assert code == 2
-    one_error_line(err, "data._target_", "builtins.exec")
+    one_error_line(err, "data._target_", "no such config key")
     assert tree_snapshot(place) == before
 
 

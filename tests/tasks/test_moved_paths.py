@@ -51,4 +51,4 @@ def test_old_weather_task_config_name_composes_the_same_task():
     old = compose("train", ["task=forecasting_weather"]).task
     new = compose("train", ["task=weather_forecasting"]).task
     assert dict(old) == dict(new)
-    assert new["_target_"] == "signalkit.tasks.WeatherForecastingTask" and new["rollout_steps"] == 1
+    assert new["name"] == "weather_forecasting" and new["rollout_steps"] == 1
