@@ -86,6 +86,12 @@ def jobs() -> list[Job]:
             ["-m", "benchmarks.gpu_steps"], 120, 600, peers=True, needs_cuda=True,
             notes=["`benchmarks/gpu_check.sh` runs this with the kernel tests and benchmarks/kernels.py "
                    "within 8 minutes."]),
+        Job("Readers: read time vs MNE (like-for-like read per format)",
+            ["-m", "benchmarks.readers", "--repeats", "3"], ["-m", "benchmarks.readers"], 150, 1200,
+            notes=["CPU time of one read (signal as float32, events, positions), the safety helper process "
+                   "included, against MNE's preload=True read with the same outputs, in rotated interleaved "
+                   "rounds of one process; `--quick` runs 3 rounds."],
+            recorded=("Readers: read time vs MNE",)),
         Job("Kernels (CPU): banded depthwise convolution vs PyTorch conv1d",
             ["-m", "benchmarks.kernels_cpu", "--quick"], ["-m", "benchmarks.kernels_cpu"], 120, 300),
         Job("Backbone scaling with sequence length",
