@@ -1,7 +1,7 @@
 """Evoked-response (ERP) tokenizer: montage-agnostic spatial filters, per-window mean removal, low-pass + decimation.
 
 The priors that win on small ERP sets (xDAWN + LDA, shrinkage LDA on decimated epochs), as a
-registered, trainable front end: the ``C`` channels are projected onto ``n_filters`` signed spatial
+registered, trainable front end: the ``C`` channels are projected onto ``dim`` signed spatial
 filters keyed by each sensor's position and type (free weights by index for channels without a
 position, as in :class:`~signalkit.tokenizers.sensor_filter.SensorFilterTokenizer`), each window's
 per-filter mean over time is removed (baseline removal: slow drifts carry no class information in
@@ -34,10 +34,10 @@ def decimate_mean(x: Tensor, n_tokens: int) -> Tensor:
 
 @register_tokenizer("sensor_erp")
 class SensorERPTokenizer(nn.Module):
-    """``x (B, C, T)`` -> tokens ``(B, n_filters, n_tokens)``.
+    """``x (B, C, T)`` -> tokens ``(B, dim, n_tokens)``.
 
     Args:
-        n_filters: spatial filters (the token width; xDAWN uses 4-8 per class).
+        dim: spatial filters, the token width (xDAWN uses 4-8 per class).
         n_tokens: decimated samples per window (16 over a 1-s epoch: 16 Hz, a ~8 Hz box low-pass).
         remove_mean: subtract each window's mean over time per filter.
         dropout: dropout on the tokens.
@@ -48,26 +48,26 @@ class SensorERPTokenizer(nn.Module):
 
     grid_ndim = 1
 
-    def __init__(self, n_filters: int = 8, n_tokens: int = 16, remove_mean: bool = True,
+    def __init__(self, dim: int = 8, n_tokens: int = 16, remove_mean: bool = True,
                  dropout: float = 0.25, sensor_dim: int = 32, sfreq: float | None = None, max_channels: int = 512):
         super().__init__()
         if sfreq is not None and not sfreq > 0:
             raise ConfigError(f"model.tokenizer.sfreq: must be > 0, got {sfreq}")
-        for key, v in (("n_filters", n_filters), ("n_tokens", n_tokens), ("max_channels", max_channels)):
+        for key, v in (("dim", dim), ("n_tokens", n_tokens), ("max_channels", max_channels)):
             if int(v) < 1:
                 raise ConfigError(f"model.tokenizer.{key}: must be >= 1, got {v}")
         if not 0.0 <= dropout < 1.0:
             raise ConfigError(f"model.tokenizer.dropout: must be in [0, 1), got {dropout}")
-        self.dim, self.n_tokens, self.remove_mean = n_filters, int(n_tokens), bool(remove_mean)
+        self.dim, self.n_tokens, self.remove_mean = dim, int(n_tokens), bool(remove_mean)
         self.sensor = SensorEmbedding(sensor_dim)
         self.keys = nn.Sequential(nn.Linear(sensor_dim, sensor_dim), nn.LayerNorm(sensor_dim))
-        self.queries = nn.Parameter(torch.randn(n_filters, sensor_dim))
-        self.index_filters = nn.Parameter(torch.randn(max_channels, n_filters))
-        self.norm = nn.BatchNorm1d(n_filters)
+        self.queries = nn.Parameter(torch.randn(dim, sensor_dim))
+        self.index_filters = nn.Parameter(torch.randn(max_channels, dim))
+        self.norm = nn.BatchNorm1d(dim)
         self.drop = nn.Dropout(dropout)
 
     def spatial_filters(self, batch: dict) -> Tensor:
-        """Signed spatial filters ``(B, n_filters, C)`` (0 on padded channels; free index weights where ``pos`` is 0)."""
+        """Signed spatial filters ``(B, dim, C)`` (0 on padded channels; free index weights where ``pos`` is 0)."""
         mask, pos, ch_type = channel_context(batch)
         b, c = mask.shape
         if c > self.index_filters.shape[0]:
