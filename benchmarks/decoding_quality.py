@@ -48,7 +48,7 @@ warnings.filterwarnings("ignore")
 DATA = Path(os.environ.get("SIGNALKIT_SAMPLE_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 if not DATA.exists():
     DATA = Path("/work/shared/data")
-OURS = "signalkit eeg_decoder"
+OURS = "signalkit default"  # eeg_decoder (oscillatory tasks) or eeg_erp (evoked), as the recipes pick
 
 
 @dataclass
@@ -233,7 +233,9 @@ def fit_signalkit(t: Task, tr, te, seed, epochs, batch):
     recipe = to_plain(compose("train", ["task=decoding"]).task)
     recipe.pop("name", None)
     k = int(t.y.max() + 1)
-    task = DecodingTask(model=model_config("eeg_decoder", num_classes=k), data_contract={"sfreq": t.sfreq}, **recipe)
+    # the CLI's choice per task family: the evoked recipes (configs/experiment/eeg/*_erp.yaml) use eeg_erp
+    name = os.environ.get("SIGNALKIT_BENCH_MODEL") or ("eeg_erp" if t.family == "evoked" else "eeg_decoder")
+    task = DecodingTask(model=model_config(name, num_classes=k), data_contract={"sfreq": t.sfreq}, **recipe)
     train = DataLoader(items(xtr, t.y[tr]), batch_size=batch, shuffle=True, collate_fn=collate_sensor)
     trainer = L.Trainer(max_epochs=epochs, accelerator="cpu", devices=1, logger=False, callbacks=[Clock()],
                         enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from signalkit.tokenizers import field, frames, volume, voxels  # noqa: F401  (register)
 from signalkit.tokenizers.registry import TOKENIZERS, create_tokenizer, register_tokenizer
 from signalkit.tokenizers.sensor import SensorTokenizer
+from signalkit.tokenizers.sensor_erp import SensorERPTokenizer
 from signalkit.tokenizers.sensor_filter import SensorFilterTokenizer
 
-__all__ = ["SensorFilterTokenizer", "SensorTokenizer", "TOKENIZERS", "create_tokenizer", "register_tokenizer"]
+__all__ = ["SensorERPTokenizer", "SensorFilterTokenizer", "SensorTokenizer", "TOKENIZERS", "create_tokenizer", "register_tokenizer"]
