@@ -42,19 +42,19 @@ def predict_weather(task, dm, split: str = "test") -> xr.Dataset:
     if split not in ("test", "val"):
         raise ConfigError(f"split: expected test or val, got {split!r}")
     scoring = getattr(dm, "scoring_dataloader", None)
-    if callable(scoring) and scoring(split) is not None:  # targets to the longest lead: gated as at test
-        loader = lambda: scoring(split)  # noqa: E731
+    loader = scoring(split) if callable(scoring) else None  # targets to the longest lead: gated as at test
+    if loader is not None:
         if getattr(task, "hparams", {}).get("gate", False) and hasattr(task, "fit_gate"):
-            val = scoring("val")
+            val = loader if split == "val" else scoring("val")
             if val is not None:
                 task.fit_gate(val)
                 task._predict_baselines = dm.baselines
     else:
-        loader = {"test": dm.test_dataloader, "val": dm.val_dataloader}[split]
+        loader = {"test": dm.test_dataloader, "val": dm.val_dataloader}[split]()
     task.eval()
     outs, times = [], []
     with torch.no_grad():
-        for batch in loader():
+        for batch in loader:
             res = task.predict_step(batch, 0)
             outs.append(res["forecast"].float().cpu().numpy())
             times.append(res["time"].double().cpu().numpy())

@@ -154,16 +154,12 @@ def _read_and_write(args: tuple) -> dict:
     sha256 disagree.
     """
     path, modality, reader_kwargs, tmp, rid, sha = args
-    import inspect
-
     from signalkit.io import get_reader, read_recording
+    from signalkit.registry import accepted_kwargs
 
     kwargs = dict(reader_kwargs)
-    try:  # a reader that takes the known sha256 does not hash the file a third time
-        if "sha256" in inspect.signature(get_reader(modality)).parameters and "sha256" not in kwargs:
-            kwargs["sha256"] = sha
-    except (TypeError, ValueError):
-        pass
+    if "sha256" in accepted_kwargs(get_reader(modality))[0]:  # the reader does not hash the file a third time
+        kwargs.setdefault("sha256", sha)
     rec = read_recording(path, modality, **kwargs)
     validate_recording(rec, modality, name=str(path))
     write_recording(rec, tmp, rid)

@@ -11,10 +11,9 @@ Every task class registers here under the name of its packaged config (``configs
 
 from __future__ import annotations
 
-from signalkit.registry import Registry, class_paths
+from signalkit.registry import Registry
 
 TASKS: Registry[type] = Registry("task", "task", modules=("signalkit.tasks",))
-
 
 
 def create_task(name: str, /, **kwargs) -> object:
