@@ -5,7 +5,8 @@ scipy's MAT parser can crash the process (a segfault) on a corrupted file, which
 ``mne.io.eeglab.eeglab._check_load_mat``; while :func:`isolated_mat_parser` is active that
 function runs in a long-lived helper process (started on first use, ~1 s, and kept for later
 files) and its result comes back to MNE in this process, so a crash takes down only the helper
-(replaced for the next file) and this process never parses a MAT file.
+(replaced for the next file) and this process never parses a MAT file. The helper is a plain
+subprocess over a socket pair, so daemonic workers (Dask, ``multiprocessing.Pool``) can start it.
 
 The helper always parses with ``preload=True``: the whole file in one pass, as
 ``read_raw_eeglab(preload=True)`` does (MNE's ``preload=False`` parse reads a ``.set`` up to three
@@ -16,13 +17,16 @@ when the data is loaded). The data array comes back through the pipe as its own 
 
 from __future__ import annotations
 
+import atexit
 import contextlib
-import multiprocessing as mp
 import os
 import pickle
+import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
-from multiprocessing import util as mp_util
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 from signalkit.errors import InputError
@@ -89,20 +93,37 @@ def _serve(conn) -> None:
             conn.send_bytes(a.reshape(-1).view("u1"))
 
 
+def _serve_fd(fd: int) -> None:
+    """The helper process's entry point: serve requests on the inherited socket ``fd``."""
+    _serve(Connection(fd))
+
+
+def _start() -> tuple:
+    """Start the helper as a plain child process (``subprocess``, not ``multiprocessing``: a
+    daemonic process, such as a Dask or ``multiprocessing.Pool`` worker, may not start
+    multiprocessing children but may run a subprocess), talking over one socket pair. The child
+    gets this process's ``sys.path`` so it imports the same signalkit and MNE; its own working
+    directory is never put on the path (``-P``, Python >= 3.11)."""
+    ours, theirs = socket.socketpair()
+    fd = theirs.detach()
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    code = "import sys; from signalkit.io.matlab_parser import _serve_fd; _serve_fd(int(sys.argv[1]))"
+    flags = ["-P"] if sys.version_info >= (3, 11) else []
+    try:
+        proc = subprocess.Popen([sys.executable, *flags, "-c", code, str(fd)], pass_fds=(fd,), env=env,
+                                stdin=subprocess.DEVNULL, close_fds=True)
+    finally:
+        os.close(fd)
+    return proc, Connection(ours.detach())
+
+
 def _helper() -> tuple:
     global _HELPER, _PID
     if _HELPER is not None and _PID != os.getpid():  # a forked child: the helper is its parent's
         _HELPER = None
-    if _HELPER is None or not _HELPER[0].is_alive():
+    if _HELPER is None or _HELPER[0].poll() is not None:
         _reset()
-        ctx = mp.get_context("spawn")
-        parent, child = ctx.Pipe(duplex=True)
-        proc = ctx.Process(target=_serve, args=(child,), name="signalkit-mat-parser")
-        proc.start()
-        child.close()
-        _PID, _HELPER = os.getpid(), (proc, parent)
-        # stop the helper before multiprocessing joins this process's children at exit
-        mp_util.Finalize(proc, _reset, exitpriority=10)
+        _PID, _HELPER = os.getpid(), _start()
     return _HELPER
 
 
@@ -115,9 +136,13 @@ def _reset() -> None:
     if helper is not None:
         proc, conn = helper
         conn.close()
-        if proc.is_alive():
+        if proc.poll() is None:
             proc.kill()  # our own helper, by its process object
-        proc.join(timeout=5)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=5)
+
+
+atexit.register(_reset)  # stop this process's helper when it exits
 
 
 def _receive(conn, timeout_s: float):

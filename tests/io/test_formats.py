@@ -165,3 +165,28 @@ def test_eeglab_embedded_data_parsed_in_the_helper_only(tmp_path, monkeypatch):
     monkeypatch.setattr(high, "_readmat", no_parse)
     rec = read_recording(tmp_path / "e.set", "eeg")
     np.testing.assert_array_equal(rec["signal"].values, ref)
+
+
+def _read_in_daemon(path: str, queue) -> None:  # runs in a daemonic child process
+    try:
+        queue.put(read_recording(path, "eeg")["signal"].values)
+    except BaseException as err:  # pragma: no cover - reported to the test
+        queue.put(f"{type(err).__name__}: {err}")
+
+
+def test_eeglab_reads_inside_a_daemonic_worker(tmp_path):
+    """Dask and multiprocessing.Pool workers are daemonic: they may not start multiprocessing
+    children. The MAT parser's helper is a plain subprocess, so a .set reads there as in MNE."""
+    import multiprocessing as mp
+
+    raw = _raw(n_ch=3, n=512)
+    mne.export.export_raw(tmp_path / "d.set", raw, fmt="eeglab", verbose="error")
+    ref = mne.io.read_raw_eeglab(tmp_path / "d.set", preload=True, verbose="error").get_data().astype(np.float32)
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_read_in_daemon, args=(str(tmp_path / "d.set"), queue), daemon=True)
+    proc.start()
+    got = queue.get(timeout=120)
+    proc.join(timeout=30)
+    assert not isinstance(got, str), got
+    np.testing.assert_array_equal(got, ref)
