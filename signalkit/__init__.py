@@ -22,6 +22,8 @@ _LAZY = {
     "from_pretrained": "signalkit.pretrained",
     "create_backbone": "signalkit.backbones",
     "list_backbones": "signalkit.backbones",
+    "create_task": "signalkit.tasks",
+    "create_datamodule": "signalkit.datamodules",
     "SignalkitError": "signalkit.errors",
 }
 

@@ -32,6 +32,7 @@ from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 from lightning.pytorch.callbacks import ModelCheckpoint
 
 from signalkit.errors import ConfigError, ModelError
+from signalkit.guard import atomic_path
 
 RNG_KEY = "signalkit_rng"
 
@@ -137,7 +138,7 @@ class SaveLoaderPosition(L.Callback):
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
-    """``torch.save`` to ``.<name>.tmp-<pid>`` beside the target, fsync, then ``os.replace``.
+    """``torch.save`` to a temporary sibling, fsync, then ``os.replace`` (:func:`signalkit.guard.atomic_path`).
 
     (Lightning's own save goes through a temporary file in the system temp folder, which is a
     copy, not a rename, when that folder is on another filesystem.) URLs keep Lightning's path.
@@ -148,16 +149,10 @@ class AtomicCheckpointIO(TorchCheckpointIO):
             return super().save_checkpoint(checkpoint, path, storage_options)
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-        try:
-            with open(tmp, "wb") as f:
-                torch.save(checkpoint, f)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
+        with atomic_path(path) as tmp, open(tmp, "wb") as f:
+            torch.save(checkpoint, f)
+            f.flush()
+            os.fsync(f.fileno())
 
 
 def _positive(ck: Any, key: str) -> float | None:

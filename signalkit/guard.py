@@ -10,14 +10,19 @@ a command replaces or writes into a path, :func:`check_target` refuses (one line
 * the working folder or a folder above it.
 
 Interrupted-write recovery (:mod:`signalkit.store`) deletes only folders carrying the marker.
+
+:func:`atomic_path` / :func:`write_text_atomic` are the one way signalkit writes a single file
+atomically (markers, run-folder JSON and YAML, checkpoints, pretrained folders): a temporary
+sibling unique to the writer, moved into place with ``os.replace``, removed on failure.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from signalkit.errors import ConfigError
@@ -38,10 +43,37 @@ def _local(path: str | os.PathLike) -> Path:
     return Path(text[len("file://"):] if text.startswith("file://") else text)
 
 
+def tmp_sibling(path: str | os.PathLike) -> Path:
+    """A temporary name beside ``path`` that no other process or thread uses at the same time:
+    ``.<name>.<pid>-<hex>.tmp`` (hidden; a name that is hidden already keeps its one dot)."""
+    path = Path(path)
+    return path.with_name(f".{path.name.lstrip('.')}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """``with atomic_path(p) as tmp:`` write ``tmp``; when the block ends without an error ``tmp``
+    is moved onto ``p`` (``os.replace``: a reader sees the old file or the new one, never half of
+    one). ``tmp`` is removed if anything fails."""
+    path = Path(path)
+    tmp = tmp_sibling(path)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_text_atomic(path: str | os.PathLike, text: str) -> None:
+    """Write the text file ``path`` atomically (:func:`atomic_path`)."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text)
+
+
 def write_marker(folder: str | os.PathLike, kind: str) -> None:
     """Write signalkit's marker file into ``folder`` (which must exist; local paths only).
 
-    Atomic (a temporary sibling ``.signalkit.<pid>-<hex>.tmp`` moved into place) and left alone when
+    Atomic (:func:`write_text_atomic`: a temporary ``.signalkit.<pid>-<hex>.tmp`` moved into place) and left alone when
     it already says the same: the processes of a multi-node run that share one run folder each call
     this, and a reader never sees a half-written marker.
     """
@@ -54,9 +86,7 @@ def write_marker(folder: str | os.PathLike, kind: str) -> None:
             return
     except (OSError, ValueError):
         pass
-    tmp = path / f"{MARKER}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp"
-    tmp.write_text(json.dumps(payload) + "\n")
-    os.replace(tmp, path / MARKER)
+    write_text_atomic(path / MARKER, json.dumps(payload) + "\n")
 
 
 def _empty(folder: Path) -> bool:

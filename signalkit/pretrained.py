@@ -27,6 +27,7 @@ import torch
 from torch import Tensor, nn
 
 from signalkit.errors import ConfigError, ModelError
+from signalkit.guard import atomic_path
 from signalkit.models import SignalModel, build_model
 from signalkit.version import __version__
 
@@ -135,12 +136,10 @@ def save_pretrained(model: SignalModel, folder: str | os.PathLike) -> Path:
     except (TypeError, ValueError) as err:
         raise ModelError(f"{folder / CONFIG_NAME}: model config or data contract is not plain JSON data ({err})") from None
     state = {k: v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()}
-    tmp_w = folder / f".{WEIGHTS_NAME}.tmp"
-    tmp_c = folder / f".{CONFIG_NAME}.tmp"
-    save_file(state, str(tmp_w), metadata={"format": "pt", "signalkit_version": __version__})
-    tmp_c.write_text(text)
-    os.replace(tmp_w, folder / WEIGHTS_NAME)
-    os.replace(tmp_c, folder / CONFIG_NAME)
+    # both files are written before either is moved into place (weights first, then the config)
+    with atomic_path(folder / CONFIG_NAME) as tmp_c, atomic_path(folder / WEIGHTS_NAME) as tmp_w:
+        save_file(state, str(tmp_w), metadata={"format": "pt", "signalkit_version": __version__})
+        tmp_c.write_text(text)
     return folder
 
 

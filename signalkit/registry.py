@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import typing
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
@@ -29,11 +30,55 @@ T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def _unpacked_keys(annotation: Any, func: Any) -> frozenset[str] | None:
+    """The keys of ``TD`` when ``annotation`` is ``Unpack[TD]`` (a string annotation is evaluated in
+    ``func``'s module), with the keys ``TD`` inherits; None for any other annotation."""
+    if isinstance(annotation, str):
+        try:
+            annotation = eval(annotation, dict(getattr(inspect.unwrap(func), "__globals__", {})))  # noqa: S307
+        except Exception:  # an annotation that does not resolve: treat as a plain **kwargs
+            return None
+    if typing.get_origin(annotation) is not typing.Unpack:
+        return None
+    (td,) = typing.get_args(annotation)
+    if not typing.is_typeddict(td):
+        return None
+    return frozenset(td.__required_keys__) | frozenset(td.__optional_keys__)
+
+
 def accepted_kwargs(builder: Callable[..., Any]) -> tuple[set[str], bool]:
-    """Keyword names ``builder`` accepts and whether it takes ``**kwargs``."""
+    """Keyword names ``builder`` accepts and whether it takes any other ``**kwargs``.
+
+    A ``**base: Unpack[SomeTypedDict]`` (how task subclasses take :class:`~signalkit.tasks.base.BaseTask`'s
+    options) accepts exactly the TypedDict's keys, inherited ones included, not any keyword.
+    """
     params = inspect.signature(builder).parameters.values()
     names = {p.name for p in params if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
-    return names, any(p.kind == p.VAR_KEYWORD for p in params)
+    func = builder.__init__ if isinstance(builder, type) else builder
+    var_kw = False
+    for p in params:
+        if p.kind == p.VAR_KEYWORD:
+            keys = _unpacked_keys(p.annotation, func)
+            if keys is None:
+                var_kw = True
+            else:
+                names |= keys
+    return names, var_kw
+
+
+def check_kwargs(builder: Callable[..., Any], kwargs: Mapping[str, Any], key: str, what: str,
+                 fixed: Sequence[str] = ()) -> None:
+    """One :class:`ConfigError` naming ``key`` when ``kwargs`` holds a keyword ``builder`` does not
+    take (:func:`accepted_kwargs`); ``what`` names the builder in the message (``task 'decoding'``),
+    ``fixed`` are keywords left out of its "accepts" list."""
+    accepted, var_kw = accepted_kwargs(builder)
+    unknown = sorted(k for k in kwargs if k not in accepted)
+    if unknown and not var_kw:
+        extra = sorted(accepted - set(fixed) - {"self"})
+        raise ConfigError(
+            f"{key}: unknown option(s) {unknown} for {what} "
+            f"(unexpected keyword argument {unknown[0]!r}); it accepts {extra}"
+        )
 
 
 class Registry(Mapping[str, T], Generic[T]):
@@ -133,15 +178,7 @@ class Registry(Mapping[str, T], Generic[T]):
 
         ``fixed``: keywords every builder of this registry takes (left out of the "accepts" list).
         """
-        builder = self.get_builder(name)
-        accepted, var_kw = accepted_kwargs(builder)
-        unknown = sorted(k for k in kwargs if k not in accepted)
-        if unknown and not var_kw:
-            extra = sorted(accepted - set(fixed) - {"self"})
-            raise ConfigError(
-                f"{self.key}: unknown option(s) {unknown} for {self.kind} {name!r} "
-                f"(unexpected keyword argument {unknown[0]!r}); it accepts {extra}"
-            )
+        check_kwargs(self.get_builder(name), kwargs, self.key, f"{self.kind} {name!r}", fixed)
 
     def create(self, name: str, /, **kwargs: Any) -> Any:
         """``builder(**kwargs)`` after :meth:`check`; an exception of ``wrap`` from the builder
@@ -187,4 +224,4 @@ def build_registered(table: Mapping[str, Callable[..., Any]], name: str, section
         raise ConfigError(f"model.{section}: {err}") from None
 
 
-__all__ = ["Registry", "accepted_kwargs", "build_registered", "class_paths"]
+__all__ = ["Registry", "accepted_kwargs", "build_registered", "check_kwargs", "class_paths"]

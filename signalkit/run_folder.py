@@ -15,7 +15,6 @@ import csv
 import json
 import math
 import os
-import uuid
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,7 @@ from lightning.pytorch.loggers import CSVLogger
 from lightning.pytorch.loggers.csv_logs import ExperimentWriter
 from lightning.pytorch.loggers.logger import rank_zero_experiment
 
-from signalkit.guard import check_target, write_marker
+from signalkit.guard import check_target, write_marker, write_text_atomic
 
 
 def check_run_dir(out: Path, sources: Iterable[str] = ()) -> None:
@@ -55,24 +54,14 @@ def strict(value: Any) -> Any:
     return value
 
 
-def _tmp_sibling(path: Path) -> Path:
-    """A temporary name beside ``path`` that no other process or thread uses at the same time."""
-    return path.with_name(f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
-
-
 def write_json(path: Path, payload: dict) -> None:
     """Write ``payload`` as strict JSON (NaN/Inf -> ``null``), atomically (safe for concurrent writers)."""
     write_text(path, json.dumps(strict(payload), indent=2, sort_keys=True, allow_nan=False))
 
 
 def write_text(path: Path, text: str) -> None:
-    """Write a text file atomically (a temporary sibling of this writer's own moved into place)."""
-    tmp = _tmp_sibling(path)
-    try:
-        tmp.write_text(text)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    """Write a text file atomically (:func:`signalkit.guard.write_text_atomic`)."""
+    write_text_atomic(path, text)
 
 
 class _AppendingWriter(ExperimentWriter):

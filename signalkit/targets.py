@@ -158,6 +158,11 @@ def build_target(node: Any, kind: str, source: str = "", **extra: Any) -> Any:
     cls = node_class(plain, kind, source)
     plain.pop(TARGET, None)
     plain.pop("name", None)
+    from signalkit.registry import check_kwargs
+
+    registry, _ = _registry(kind)
+    # a key the class does not take (BaseTask's options included) is named before anything is built
+    check_kwargs(cls, {**plain, **extra}, f"{source}{kind}", f"{registry.kind} {cls.__name__!r}", fixed=tuple(extra))
     try:
         return cls(**plain, **extra)
     except Exception as err:  # the class's own errors pass; a wrong argument names the node

@@ -4,9 +4,17 @@ Hyperparameters are plain values (dicts, lists, numbers, strings) so that checkp
 ``torch.load(weights_only=True)``. The model is built from its plain config through the
 registries; ``freeze_backbone``/``unfreeze_at_epoch`` and ``layer_decay`` serve fine-tuning.
 
-Subclasses follow torchgeo's pattern: each keeps an explicit typed signature and calls
-``super().__init__(model=..., data_contract=..., ...)`` with keyword arguments only (BaseTask's
-arguments are keyword-only, so a reordered subclass signature cannot misassign a value). Every
+Subclasses follow torchgeo's pattern: each declares its own options as explicit typed
+keyword-only arguments and takes BaseTask's as ``**base: Unpack[BaseTaskOptions]``, forwarded
+unchanged with ``super().__init__(**base)``::
+
+    class MyTask(BaseTask):
+        def __init__(self, *, alpha: float = 0.5, **base: Unpack[BaseTaskOptions]):
+            super().__init__(**base)
+
+BaseTask's nine arguments are written once (here) and are keyword-only all the way down, so no
+subclass can reorder or misassign them. :func:`signalkit.registry.accepted_kwargs` reads the
+``Unpack[...]`` TypedDict, so config keys are still checked against the whole hierarchy. Every
 argument of the whole hierarchy lands in ``self.hparams``; the constructor then calls the hooks
 
 * :meth:`complete_model_config` (fill the model config from the data contract, in place, before the
@@ -20,7 +28,7 @@ argument of the whole hierarchy lands in ``self.hparams``; the constructor then 
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, TypedDict
 
 import lightning as L
 import torch
@@ -33,6 +41,32 @@ from signalkit.models import SignalModel, build_model
 
 class NonFiniteLossError(SignalkitError):
     """The loss became NaN or Inf (names the step and the recordings of the batch)."""
+
+
+class _BaseTaskRequired(TypedDict):
+    model: dict
+
+
+class BaseTaskOptions(_BaseTaskRequired, total=False):
+    """The keyword arguments of :class:`BaseTask` (``model`` required), which subclasses take as
+    ``**base: Unpack[BaseTaskOptions]`` and forward unchanged; defaults are BaseTask's."""
+
+    data_contract: dict | None
+    lr: float
+    weight_decay: float
+    warmup_epochs: float
+    freeze_backbone: bool
+    unfreeze_at_epoch: int | None
+    layer_decay: float
+    nan_policy: str
+
+
+def task_model(base: BaseTaskOptions) -> dict:
+    """``base["model"]`` for a subclass that looks at the model config before ``super().__init__``
+    (``TypeError`` naming the argument when it is missing, as a plain signature would)."""
+    if "model" not in base:
+        raise TypeError("missing required keyword argument: 'model'")
+    return base["model"]
 
 
 class BaseTask(L.LightningModule):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Unpack
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -16,7 +18,7 @@ from torchmetrics.classification import (
 from signalkit.errors import ConfigError
 from signalkit.metrics.classification import BalancedAccuracy
 from signalkit.tasks.augment import build_augment
-from signalkit.tasks.base import BaseTask
+from signalkit.tasks.base import BaseTask, BaseTaskOptions, task_model
 from signalkit.tasks.registry import TASKS
 
 
@@ -45,32 +47,24 @@ class DecodingTask(BaseTask):
 
     def __init__(
         self,
-        model: dict,
-        data_contract: dict | None = None,
-        lr: float = 1e-3,
-        weight_decay: float = 0.05,
-        warmup_epochs: float = 1.0,
-        freeze_backbone: bool = False,
-        unfreeze_at_epoch: int | None = None,
-        layer_decay: float = 1.0,
-        nan_policy: str = "raise",
+        *,
         class_weights: list[float] | None = None,
         label_smoothing: float = 0.0,
         augment: list[dict] | None = None,
+        **base: Unpack[BaseTaskOptions],
     ):
+        model = task_model(base)
         tok = model.get("tokenizer") or {}
-        rate = (data_contract or {}).get("sfreq")
+        rate = (base.get("data_contract") or {}).get("sfreq")
         if "sfreq" in tok and tok["sfreq"] is None and rate:
             # kernels and pooling in seconds (sensor_filter): the data's sampling rate sets them
-            model = {**model, "tokenizer": {**tok, "sfreq": float(rate)}}
+            model = base["model"] = {**model, "tokenizer": {**tok, "sfreq": float(rate)}}
         k = int(model["head"].get("num_classes", 2))
         if k < 2:
             raise ConfigError(f"model.head.num_classes: decoding needs at least 2 classes, got {k}")
         if class_weights is not None and len(class_weights) != k:
             raise ConfigError(f"task.class_weights: {len(class_weights)} weights for {k} classes")
-        super().__init__(model=model, data_contract=data_contract, lr=lr, weight_decay=weight_decay,
-                         warmup_epochs=warmup_epochs, freeze_backbone=freeze_backbone,
-                         unfreeze_at_epoch=unfreeze_at_epoch, layer_decay=layer_decay, nan_policy=nan_policy)
+        super().__init__(**base)
         self.num_classes = k
         self.augment = build_augment(augment)
 
@@ -125,15 +119,9 @@ class FMRIDecodingTask(DecodingTask):
     the voxel mask) and reports ``test/accuracy_linear_svm`` and ``test/balanced_accuracy_linear_svm``.
     """
 
-    def __init__(self, model: dict, data_contract: dict | None = None, lr: float = 1e-3,
-                 weight_decay: float = 0.05, warmup_epochs: float = 1.0, freeze_backbone: bool = False,
-                 unfreeze_at_epoch: int | None = None, layer_decay: float = 1.0, nan_policy: str = "raise",
-                 class_weights: list[float] | None = None, label_smoothing: float = 0.0,
-                 fc_baseline: bool = True, linear_svm_baseline: bool = True):
-        super().__init__(model=model, data_contract=data_contract, lr=lr, weight_decay=weight_decay,
-                         warmup_epochs=warmup_epochs, freeze_backbone=freeze_backbone,
-                         unfreeze_at_epoch=unfreeze_at_epoch, layer_decay=layer_decay, nan_policy=nan_policy,
-                         class_weights=class_weights, label_smoothing=label_smoothing)
+    def __init__(self, *, class_weights: list[float] | None = None, label_smoothing: float = 0.0,
+                 fc_baseline: bool = True, linear_svm_baseline: bool = True, **base: Unpack[BaseTaskOptions]):
+        super().__init__(class_weights=class_weights, label_smoothing=label_smoothing, **base)
         self.extra_test_metrics: dict[str, float] = {}
 
     def on_test_epoch_end(self) -> None:

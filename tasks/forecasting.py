@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
+from typing import Unpack
 
 import numpy as np
 import torch
@@ -30,7 +31,7 @@ from torchmetrics import MeanMetric, MetricCollection
 
 from signalkit.errors import ConfigError
 from signalkit.metrics import weather as wm
-from signalkit.tasks.base import BaseTask
+from signalkit.tasks.base import BaseTask, BaseTaskOptions, task_model
 from signalkit.tasks.skill import SkillTask
 from signalkit.tasks.volumes import time_first, time_patch, valid_mask
 from signalkit.tasks.registry import TASKS
@@ -94,26 +95,17 @@ class WeatherForecastingTask(BaseTask):
 
     def __init__(
         self,
-        model: dict,
-        data_contract: dict | None = None,
-        lr: float = 1e-3,
-        weight_decay: float = 0.05,
-        warmup_epochs: float = 1.0,
-        freeze_backbone: bool = False,
-        unfreeze_at_epoch: int | None = None,
-        layer_decay: float = 1.0,
-        nan_policy: str = "raise",
+        *,
         rollout_steps: int = 1,
         rollout_start_epoch: int = 0,
         init_local_from_linear: bool = False,
         gate: bool = True,
+        **base: Unpack[BaseTaskOptions],
     ):
-        contract = dict(data_contract or {})
+        contract = base["data_contract"] = dict(base.get("data_contract") or {})
         if "variables" not in contract:
             raise ConfigError("task: the weather forecasting task needs a weather data module (data=weather)")
-        super().__init__(model=model, data_contract=contract, lr=lr, weight_decay=weight_decay,
-                         warmup_epochs=warmup_epochs, freeze_backbone=freeze_backbone,
-                         unfreeze_at_epoch=unfreeze_at_epoch, layer_decay=layer_decay, nan_policy=nan_policy)
+        super().__init__(**base)
         norm = contract["normalization"]
         self.register_buffer("mean", torch.tensor(norm["mean"], dtype=torch.float32), persistent=False)
         self.register_buffer("std", torch.tensor(norm["std"], dtype=torch.float32), persistent=False)
@@ -427,14 +419,10 @@ class FMRIForecastingTask(SkillTask):
     METRICS = ("mse", "mse_persistence")
     BASELINE = "mse_persistence"
 
-    def __init__(self, model: dict, data_contract: dict | None = None, lr: float = 1e-3,
-                 weight_decay: float = 0.05, warmup_epochs: float = 1.0, freeze_backbone: bool = False,
-                 unfreeze_at_epoch: int | None = None, layer_decay: float = 1.0, nan_policy: str = "raise"):
-        if not model.get("causal", False):
+    def __init__(self, **base: Unpack[BaseTaskOptions]):
+        if not task_model(base).get("causal", False):
             raise ConfigError("model.causal: forecasting needs a causal backbone (set model.causal=true)")
-        super().__init__(model=model, data_contract=data_contract, lr=lr, weight_decay=weight_decay,
-                         warmup_epochs=warmup_epochs, freeze_backbone=freeze_backbone,
-                         unfreeze_at_epoch=unfreeze_at_epoch, layer_decay=layer_decay, nan_policy=nan_policy)
+        super().__init__(**base)
 
     def _step(self, batch: dict, stage: str) -> Tensor | None:
         x, y = time_first(batch["x"]), time_first(batch["y"])

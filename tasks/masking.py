@@ -24,9 +24,16 @@ from signalkit.errors import ConfigError
 MASK_KINDS = ("random", "block")
 
 
-def _check(ratio: float, grid: Sequence[int]) -> None:
-    if not 0.0 < ratio < 1.0:
+def check_mask_ratio(ratio: float) -> float:
+    """``ratio`` as a float; :class:`ConfigError` naming ``task.mask_ratio`` unless ``0 < ratio < 1``
+    (the one check of every mask and masked task)."""
+    if not 0.0 < float(ratio) < 1.0:
         raise ConfigError(f"task.mask_ratio: expected a number in (0, 1), got {ratio}")
+    return float(ratio)
+
+
+def _check(ratio: float, grid: Sequence[int]) -> None:
+    check_mask_ratio(ratio)
     if not grid or any(int(g) < 1 for g in grid):
         raise ConfigError(f"task.mask: empty token grid {tuple(grid)}")
 
@@ -167,8 +174,7 @@ def bernoulli_patch_mask(shape: Sequence[int], patch: Sequence[int], ratio: floa
     ``dims`` (the last patch of an axis may be cut). Returns bool ``(B, *dims)`` (True = hidden),
     constant within each patch; unlike :func:`random_mask` the number of hidden patches varies.
     """
-    if not 0.0 < ratio < 1.0:
-        raise ConfigError(f"task.mask_ratio: expected a number in (0, 1), got {ratio}")
+    check_mask_ratio(ratio)
     b, *dims = (int(n) for n in shape)
     if len(patch) != len(dims):
         raise ConfigError(f"task.mask: {len(patch)} patch sizes for a {len(dims)}-dimensional signal")

@@ -30,14 +30,22 @@ mask is then shared along that axis so nothing of a masked time patch stays visi
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Unpack
 
 import torch
 from torch import Tensor
 from torchmetrics import MeanMetric, MetricCollection
 
 from signalkit.errors import ConfigError
-from signalkit.tasks.base import BaseTask
-from signalkit.tasks.masking import MASK_KINDS, SparseMasking, bernoulli_patch_mask, make_mask, upsample_mask
+from signalkit.tasks.base import BaseTask, BaseTaskOptions
+from signalkit.tasks.masking import (
+    MASK_KINDS,
+    SparseMasking,
+    bernoulli_patch_mask,
+    check_mask_ratio,
+    make_mask,
+    upsample_mask,
+)
 from signalkit.tasks.skill import SkillTask
 from signalkit.tasks.targets import (  # noqa: F401  (public here too)
     TARGETS,
@@ -140,15 +148,7 @@ class ReconstructionTask(BaseTask):
 
     def __init__(
         self,
-        model: dict,
-        data_contract: dict | None = None,
-        lr: float = 1e-3,
-        weight_decay: float = 0.05,
-        warmup_epochs: float = 1.0,
-        freeze_backbone: bool = False,
-        unfreeze_at_epoch: int | None = None,
-        layer_decay: float = 1.0,
-        nan_policy: str = "raise",
+        *,
         mask: str = "block",
         mask_ratio: float = 0.5,
         mask_block: int | list[int] = 4,
@@ -160,14 +160,13 @@ class ReconstructionTask(BaseTask):
         sfreq: float | None = None,
         channel_mask_ratio: float = 0.0,
         channel_subset: int | None = None,
+        **base: Unpack[BaseTaskOptions],
     ):
-        super().__init__(model=model, data_contract=data_contract, lr=lr, weight_decay=weight_decay,
-                         warmup_epochs=warmup_epochs, freeze_backbone=freeze_backbone,
-                         unfreeze_at_epoch=unfreeze_at_epoch, layer_decay=layer_decay, nan_policy=nan_policy)
+        super().__init__(**base)
+        model, data_contract = self.hparams.model, self.hparams.data_contract
         if mask not in MASK_KINDS:
             raise ConfigError(f"task.mask: expected one of {', '.join(MASK_KINDS)}, got {mask!r}")
-        if not 0.0 < float(mask_ratio) < 1.0:
-            raise ConfigError(f"task.mask_ratio: expected a number in (0, 1), got {mask_ratio}")
+        check_mask_ratio(mask_ratio)
         if not callable(getattr(self.model.tokenizer, "untokenize", None)):
             raise ConfigError(f"model.tokenizer: {model['tokenizer']['name']!r} has no untokenize(); "
                               "masked reconstruction needs one")
@@ -344,15 +343,9 @@ class FMRIReconstructionTask(SkillTask):
     METRICS = ("mse", "mse_voxel_mean", "mse_global_mean")
     BASELINE = "mse_voxel_mean"
 
-    def __init__(self, model: dict, data_contract: dict | None = None, lr: float = 1e-3,
-                 weight_decay: float = 0.05, warmup_epochs: float = 1.0, freeze_backbone: bool = False,
-                 unfreeze_at_epoch: int | None = None, layer_decay: float = 1.0, nan_policy: str = "raise",
-                 mask_ratio: float = 0.5):
-        if not 0.0 < mask_ratio < 1.0:
-            raise ConfigError(f"task.mask_ratio: expected a number in (0, 1), got {mask_ratio}")
-        super().__init__(model=model, data_contract=data_contract, lr=lr, weight_decay=weight_decay,
-                         warmup_epochs=warmup_epochs, freeze_backbone=freeze_backbone,
-                         unfreeze_at_epoch=unfreeze_at_epoch, layer_decay=layer_decay, nan_policy=nan_policy)
+    def __init__(self, *, mask_ratio: float = 0.5, **base: Unpack[BaseTaskOptions]):
+        check_mask_ratio(mask_ratio)
+        super().__init__(**base)
 
     def complete_model_config(self, model: dict, data_contract: dict | None) -> None:
         tok = model.get("tokenizer", {})

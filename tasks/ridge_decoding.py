@@ -18,6 +18,7 @@ trainer's sharded one), so under DDP all ranks hold the same read-out.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Unpack
 
 import numpy as np
 import torch
@@ -26,6 +27,7 @@ from torch import Tensor, nn
 
 from signalkit.errors import ConfigError
 from signalkit.heads.ridge import DEFAULT_ALPHAS, RidgeFit, fit_ridge_classifier
+from signalkit.tasks.base import BaseTaskOptions
 from signalkit.tasks.decoding import FMRIDecodingTask
 from signalkit.tasks.registry import TASKS
 
@@ -82,21 +84,17 @@ class RidgeDecodingTask(FMRIDecodingTask):
             squared norm of a centred training example); ``None``: 13 values from 1e-4 to 1e2.
     """
 
-    def __init__(self, model: dict, data_contract: dict | None = None, lr: float = 1e-3,
-                 weight_decay: float = 0.0, warmup_epochs: float = 0.0, freeze_backbone: bool = False,
-                 unfreeze_at_epoch: int | None = None, layer_decay: float = 1.0, nan_policy: str = "raise",
-                 class_weights: list[float] | None = None, label_smoothing: float = 0.0,
+    def __init__(self, *, class_weights: list[float] | None = None, label_smoothing: float = 0.0,
                  fc_baseline: bool = False, linear_svm_baseline: bool = True,
-                 alphas: list[float] | None = None):
+                 alphas: list[float] | None = None, **base: Unpack[BaseTaskOptions]):
         if class_weights is not None:
             raise ConfigError("task.class_weights: the ridge read-out weighs every window equally (set it to null)")
         if alphas is not None and (not len(alphas) or min(float(a) for a in alphas) <= 0):
             raise ConfigError(f"task.alphas: expected a non-empty list of positive penalties, got {alphas}")
-        super().__init__(model=model, data_contract=data_contract, lr=lr, weight_decay=weight_decay,
-                         warmup_epochs=warmup_epochs, freeze_backbone=freeze_backbone,
-                         unfreeze_at_epoch=unfreeze_at_epoch, layer_decay=layer_decay, nan_policy=nan_policy,
-                         class_weights=class_weights, label_smoothing=label_smoothing,
-                         fc_baseline=fc_baseline, linear_svm_baseline=linear_svm_baseline)
+        base.setdefault("weight_decay", 0.0)  # nothing is optimised: no decay, no warmup by default
+        base.setdefault("warmup_epochs", 0.0)
+        super().__init__(class_weights=class_weights, label_smoothing=label_smoothing,
+                         fc_baseline=fc_baseline, linear_svm_baseline=linear_svm_baseline, **base)
         readout_layer(self.model)
         self.ridge_info: dict[str, float] = {}
 

@@ -21,6 +21,8 @@ into ``extra_test_metrics``.
 
 from __future__ import annotations
 
+from typing import Unpack
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -28,7 +30,7 @@ from torchmetrics import MeanMetric, MeanSquaredError, MetricCollection
 
 from signalkit.errors import ConfigError
 from signalkit.metrics.video import FrameForecastMetrics, copy_last_frame
-from signalkit.tasks.base import BaseTask
+from signalkit.tasks.base import BaseTask, BaseTaskOptions
 from signalkit.tasks.forecasting import rollout
 from signalkit.tasks.registry import TASKS
 
@@ -86,28 +88,20 @@ class VideoForecastingTask(BaseTask):
 
     def __init__(
         self,
-        model: dict,
-        data_contract: dict | None = None,
-        lr: float = 1e-3,
-        weight_decay: float = 0.05,
-        warmup_epochs: float = 1.0,
-        freeze_backbone: bool = False,
-        unfreeze_at_epoch: int | None = None,
-        layer_decay: float = 1.0,
-        nan_policy: str = "raise",
+        *,
         mode: str = "direct",
         loss: str = "mse",
         data_range: float = 1.0,
         horizon: int | None = None,
         clamp: bool = True,
+        **base: Unpack[BaseTaskOptions],
     ):
         if mode not in ("direct", "recurrent"):
             raise ConfigError(f"task.mode: expected direct or recurrent, got {mode!r}")
         if loss not in ("mse", "l1"):
             raise ConfigError(f"task.loss: expected mse or l1, got {loss!r}")
-        super().__init__(model=model, data_contract=data_contract, lr=lr, weight_decay=weight_decay,
-                         warmup_epochs=warmup_epochs, freeze_backbone=freeze_backbone,
-                         unfreeze_at_epoch=unfreeze_at_epoch, layer_decay=layer_decay, nan_policy=nan_policy)
+        super().__init__(**base)
+        model, data_contract = self.hparams.model, self.hparams.data_contract
         t_out = int((data_contract or {}).get("t_out") or model.get("head", {}).get("t_out") or 10)
         self.horizon = int(horizon or t_out)
         self.test_metrics = FrameForecastMetrics(self.horizon, data_range)

@@ -119,6 +119,29 @@ def test_old_import_path_still_imports(imported, module):
     assert imported[module]["error"] is None, f"{module}: {imported[module]['error']}"
 
 
+def test_registries_and_builders_are_public_where_readme_says():
+    """``TASKS``/``create_task`` in ``signalkit.tasks``, ``DATA_MODULES``/``create_datamodule`` in
+    ``signalkit.datamodules``, and both builders at ``signalkit.*`` beside ``create_model``."""
+    import signalkit
+    import signalkit.datamodules as dm
+    import signalkit.tasks as tasks
+    from signalkit.datamodules.registry import DATA_MODULES, create_datamodule
+    from signalkit.registry import Registry
+    from signalkit.tasks.registry import TASKS, create_task
+
+    assert tasks.TASKS is TASKS and tasks.create_task is create_task and signalkit.create_task is create_task
+    assert dm.DATA_MODULES is DATA_MODULES and dm.create_datamodule is create_datamodule
+    assert signalkit.create_datamodule is create_datamodule
+    assert {"TASKS", "create_task", "BaseTaskOptions"} <= set(tasks.__all__)
+    assert {"DATA_MODULES", "create_datamodule"} <= set(dm.__all__)
+    assert {"create_task", "create_datamodule"} <= set(signalkit.__all__)
+    assert isinstance(TASKS, Registry) and isinstance(DATA_MODULES, Registry)
+    assert TASKS.get_builder("decoding") is tasks.DecodingTask
+    assert DATA_MODULES.get_builder("eeg") is dm.SignalDataModule
+    assert DATA_MODULES.get_builder("weather") is dm.WeatherDataModule
+    assert {"decoding", "reconstruction", "weather_forecasting", "video_forecasting"} <= set(TASKS.names())
+
+
 def test_readme_python_api_runs_through_the_old_names():
     """The README's Python API names resolve to callables in this process too (lazy ``signalkit.*``)."""
     import signalkit

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TypedDict, Unpack
+
 import pytest
 
 from signalkit.errors import ConfigError
-from signalkit.registry import Registry
+from signalkit.registry import Registry, accepted_kwargs
 
 
 def _registry() -> Registry:
@@ -75,3 +77,37 @@ def test_library_registries_use_it():
     assert HEADS.get_builder("unpatch") is HEADS.get_builder("untokenize")  # old config name kept
     with pytest.raises(ConfigError, match=r"^modality: unknown modality 'xyz'"):
         READERS.get_builder("xyz")
+
+
+class _BoxOptions(TypedDict, total=False):
+    width: int
+    height: int
+
+
+class _TallBoxOptions(_BoxOptions, total=False):
+    depth: int
+
+
+def test_unpacked_typeddict_kwargs_are_checked_key_by_key_inherited_keys_included():
+    """``**base: Unpack[TD]`` (how tasks take BaseTask's options) accepts TD's keys, not any keyword."""
+    reg = Registry("widget", "model.widget")
+
+    class Base:
+        def __init__(self, *, width: int = 1, height: int = 2, depth: int = 0) -> None:
+            self.size = (width, height, depth)
+
+    @reg.register("tall")
+    class Tall(Base):
+        def __init__(self, *, colour: str = "red", **base: Unpack[_TallBoxOptions]) -> None:
+            super().__init__(**base)
+            self.colour = colour
+
+    reg.register("loose", lambda **kw: kw)  # a plain **kwargs still takes anything
+    assert accepted_kwargs(Tall) == ({"colour", "width", "height", "depth"}, False)
+    assert reg.create("tall", width=3, depth=5, colour="blue").size == (3, 2, 5)
+    with pytest.raises(ConfigError, match=r"^model\.widget: unknown option\(s\) \['wdth'\] for widget 'tall' "
+                                          r"\(unexpected keyword argument 'wdth'\); it accepts "
+                                          r"\['colour', 'depth', 'height', 'width'\]$"):
+        reg.create("tall", wdth=3)
+    assert accepted_kwargs(reg.get_builder("loose")) == (set(), True)
+    assert reg.create("loose", anything=1) == {"anything": 1}

@@ -36,20 +36,28 @@ def _hidden(xr, xi, W1, B1, blk, nb, BS, H, hs, ii, im, PREC: tl.constexpr):
 
 
 @triton.jit
+def _hidden_chunk(xr, xi, W1, B1, W2, blk, nb, BS, H, h0, ii, im, PREC: tl.constexpr, BLOCK_H: tl.constexpr):
+    """Hidden chunk ``hs = h0 .. h0 + BLOCK_H`` (valid ``hm``): pre-activations ``(hr, hi)``,
+    activations ``relu`` of each, the chunk's ``W1`` tiles ``(BS, BLOCK_H)`` and ``W2`` tiles
+    ``(BLOCK_H, BS)`` (real, imaginary)."""
+    hs = h0 + tl.arange(0, BLOCK_H)
+    hm = hs < H
+    hr, hi, W1r, W1i = _hidden(xr, xi, W1, B1, blk, nb, BS, H, hs, ii, im, PREC)
+    w_off = blk * H * BS
+    W2r = _load_tile(W2 + w_off, hs, ii, hm, im, BS)
+    W2i = _load_tile(W2 + nb * H * BS + w_off, hs, ii, hm, im, BS)
+    return hs, hm, hr, hi, tl.maximum(hr, 0.0), tl.maximum(hi, 0.0), W1r, W1i, W2r, W2i
+
+
+@triton.jit
 def _output(xr, xi, W1, B1, W2, B2, blk, nb, BS, H, ii, im,
             PREC: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_BS: tl.constexpr, BLOCK_H: tl.constexpr):
     """``o = relu(x W1 + b1) W2 + b2`` for one token tile, hidden layer walked in chunks."""
     accr = tl.zeros([BLOCK_M, BLOCK_BS], dtype=tl.float32)
     acci = tl.zeros([BLOCK_M, BLOCK_BS], dtype=tl.float32)
     for h0 in range(0, H, BLOCK_H):
-        hs = h0 + tl.arange(0, BLOCK_H)
-        hm = hs < H
-        hr, hi, _, _ = _hidden(xr, xi, W1, B1, blk, nb, BS, H, hs, ii, im, PREC)
-        ar = tl.maximum(hr, 0.0)
-        ai = tl.maximum(hi, 0.0)
-        w_off = blk * H * BS
-        W2r = _load_tile(W2 + w_off, hs, ii, hm, im, BS)
-        W2i = _load_tile(W2 + nb * H * BS + w_off, hs, ii, hm, im, BS)
+        hs, hm, hr, hi, ar, ai, W1r, W1i, W2r, W2i = _hidden_chunk(
+            xr, xi, W1, B1, W2, blk, nb, BS, H, h0, ii, im, PREC, BLOCK_H)
         accr += tl.dot(ar, W2r, input_precision=PREC) - tl.dot(ai, W2i, input_precision=PREC)
         acci += tl.dot(ai, W2r, input_precision=PREC) + tl.dot(ar, W2i, input_precision=PREC)
     b2r = tl.load(B2 + blk * BS + ii, mask=im, other=0.0).to(tl.float32)
@@ -110,15 +118,11 @@ def _afno_bwd_kernel(
     gxi = tl.zeros([BLOCK_M, BLOCK_BS], dtype=tl.float32)
     # pass 2: hidden chunks
     for h0 in range(0, H, BLOCK_H):
-        hs = h0 + tl.arange(0, BLOCK_H)
-        hm = hs < H
-        hr, hi, W1r, W1i = _hidden(xr, xi, W1, B1, blk, nb, BS, H, hs, ii, im, PREC)
-        ar = tl.maximum(hr, 0.0)
-        ai = tl.maximum(hi, 0.0)
-        w2_off = blk * H * BS
+        hs, hm, hr, hi, ar, ai, W1r, W1i, W2r, W2i = _hidden_chunk(
+            xr, xi, W1, B1, W2, blk, nb, BS, H, h0, ii, im, PREC, BLOCK_H)
         # transposed W2 chunk tiles: (BLOCK_BS, BLOCK_H)
-        W2rT = tl.trans(_load_tile(W2 + w2_off, hs, ii, hm, im, BS))
-        W2iT = tl.trans(_load_tile(W2 + nb * H * BS + w2_off, hs, ii, hm, im, BS))
+        W2rT = tl.trans(W2r)
+        W2iT = tl.trans(W2i)
         gar = tl.dot(gor, W2rT, input_precision=PREC) + tl.dot(goi, W2iT, input_precision=PREC)
         gai = tl.dot(goi, W2rT, input_precision=PREC) - tl.dot(gor, W2iT, input_precision=PREC)
         ghr = tl.where(hr > 0.0, gar, 0.0)
@@ -141,7 +145,7 @@ def _afno_bwd_kernel(
         aiT = tl.trans(ai)
         dw2r = tl.dot(arT, gor, input_precision=PREC) + tl.dot(aiT, goi, input_precision=PREC)
         dw2i = tl.dot(arT, goi, input_precision=PREC) - tl.dot(aiT, gor, input_precision=PREC)
-        w2_ptr = DW2 + w2_off + hs[:, None] * BS + ii[None, :]
+        w2_ptr = DW2 + blk * H * BS + hs[:, None] * BS + ii[None, :]
         mw2 = hm[:, None] & im[None, :]
         tl.atomic_add(w2_ptr, dw2r, mask=mw2)
         tl.atomic_add(w2_ptr + nb * H * BS, dw2i, mask=mw2)

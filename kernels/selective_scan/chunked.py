@@ -32,6 +32,8 @@ import math
 import torch
 import torch.nn.functional as F
 
+from .reference import scan_inputs, scan_output
+
 __all__ = ["selective_scan_chunked", "chunk_length"]
 
 LOG2E = 1.0 / math.log(2.0)
@@ -178,15 +180,9 @@ def selective_scan_chunked(
         chunk start states ``(Bt, Dm, N, ceil(L / T))``; the backward holds ``O(Bt Dm N L)``.
     """
     dtype_in = u.dtype
-    work = torch.promote_types(u.dtype, torch.float32)
-    for t in (delta, A, B, C):
-        work = torch.promote_types(work, t.dtype)
-    u, delta, A = u.to(work), delta.to(work), A.to(work)
+    work, u, dt, A = scan_inputs(u, delta, A, B, C, delta_bias, delta_softplus)
     Bt, Dm, L = u.shape
     N = A.shape[1]
-    if delta_bias is not None:
-        delta = delta + delta_bias.to(work).unsqueeze(-1)
-    dt = F.softplus(delta) if delta_softplus else delta
     gb = B.shape[1] if B.dim() == 4 else 1
     gc = C.shape[1] if C.dim() == 4 else 1
     G = gb * gc // math.gcd(gb, gc)
@@ -202,9 +198,4 @@ def selective_scan_chunked(
     A_g = A.reshape(G, dpg, N, 1)
     parts = zip(*(v.split(rows, dim=1) for v in (dt_c, x_c, B_c, C_c)))
     y = torch.cat([_ChunkedScan.apply(d, x, A_g, b, c) for d, x, b, c in parts], dim=1)  # (T, Bt, G, dpg, nC)
-    y = _from_chunks(y.reshape(T, Bt, Dm, nC), L)
-    if D is not None:
-        y = y + D.to(work).unsqueeze(-1) * u
-    if z is not None:
-        y = y * F.silu(z.to(work))
-    return y.to(dtype_in)
+    return scan_output(_from_chunks(y.reshape(T, Bt, Dm, nC), L), u, D, z, dtype_in)

@@ -14,6 +14,38 @@ def expand_groups(BC: torch.Tensor, Dm: int) -> torch.Tensor:
     return BC.repeat_interleave(Dm // G, dim=1)
 
 
+def scan_inputs(
+    u: torch.Tensor,
+    delta: torch.Tensor,
+    A: torch.Tensor,
+    B: torch.Tensor,
+    C: torch.Tensor,
+    delta_bias: torch.Tensor | None,
+    delta_softplus: bool,
+) -> tuple[torch.dtype, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``(work dtype, u, dt, A)`` of every PyTorch path: the working precision (float32, or float64
+    when any of ``u, delta, A, B, C`` is), ``u``/``A`` in it and ``dt = delta + delta_bias`` (then
+    ``softplus`` when ``delta_softplus``) ``(Bt, Dm, L)``."""
+    work = torch.promote_types(u.dtype, torch.float32)
+    for t in (delta, A, B, C):
+        work = torch.promote_types(work, t.dtype)
+    u, delta, A = u.to(work), delta.to(work), A.to(work)
+    if delta_bias is not None:
+        delta = delta + delta_bias.to(work).unsqueeze(-1)
+    return work, u, F.softplus(delta) if delta_softplus else delta, A
+
+
+def scan_output(y: torch.Tensor, u: torch.Tensor, D: torch.Tensor | None, z: torch.Tensor | None,
+                dtype: torch.dtype) -> torch.Tensor:
+    """``(y + D u) * silu(z)`` (each term only when given) in ``dtype``; ``y, u (Bt, Dm, L)`` in the
+    working precision."""
+    if D is not None:
+        y = y + D.to(y.dtype).unsqueeze(-1) * u
+    if z is not None:
+        y = y * F.silu(z.to(y.dtype))
+    return y.to(dtype)
+
+
 def selective_scan_reference(
     u: torch.Tensor,
     delta: torch.Tensor,
@@ -39,14 +71,7 @@ def selective_scan_reference(
         with ``dt = softplus(delta + delta_bias)`` when ``delta_softplus`` else ``delta + delta_bias``.
     """
     dtype_in = u.dtype
-    work = torch.promote_types(u.dtype, torch.float32)
-    for t in (delta, A, B, C):
-        work = torch.promote_types(work, t.dtype)
-    u, delta, A = u.to(work), delta.to(work), A.to(work)
-    if delta_bias is not None:
-        delta = delta + delta_bias.to(work).unsqueeze(-1)
-    if delta_softplus:
-        delta = F.softplus(delta)
+    work, u, delta, A = scan_inputs(u, delta, A, B, C, delta_bias, delta_softplus)
     Bt, Dm, L = u.shape
     Bx = expand_groups(B.to(work), Dm)  # (Bt, Dm, N, L)
     Cx = expand_groups(C.to(work), Dm)
@@ -59,9 +84,4 @@ def selective_scan_reference(
     for a_t, bu_t, c_t in zip(dA.unbind(-1), dBu.unbind(-1), Cx.unbind(-1)):
         h = a_t * h + bu_t
         ys.append((h * c_t).sum(-1))
-    y = torch.stack(ys, dim=-1)
-    if D is not None:
-        y = y + D.to(work).unsqueeze(-1) * u
-    if z is not None:
-        y = y * F.silu(z.to(work))
-    return y.to(dtype_in)
+    return scan_output(torch.stack(ys, dim=-1), u, D, z, dtype_in)

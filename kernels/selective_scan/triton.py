@@ -35,12 +35,13 @@ def _dt(delta, bias, SOFTPLUS: tl.constexpr):
 
 
 @triton.jit
-def _scan_fwd_kernel(
-    U, DELTA, A, Bm, Cm, Dv, Z, DBIAS, OUT, STATES,
-    Dm, L, N, G, dpg, nchunks,
-    HAS_D: tl.constexpr, HAS_Z: tl.constexpr, HAS_DBIAS: tl.constexpr, SOFTPLUS: tl.constexpr,
-    BLOCK_D: tl.constexpr, BLOCK_N: tl.constexpr, T: tl.constexpr,
-):
+def _tile(A, Dv, DBIAS, Dm, L, N, G, dpg, nchunks,
+          HAS_D: tl.constexpr, HAS_DBIAS: tl.constexpr,
+          BLOCK_D: tl.constexpr, BLOCK_N: tl.constexpr, T: tl.constexpr):
+    """What one program owns: its channels ``ds`` (one B/C group), states ``ns`` and chunk steps
+    ``ts`` with their masks, its rows' offsets into the ``(Bt, Dm, L)``, ``(Bt, G, N, L)`` and
+    state arrays, and the channels' ``A (BLOCK_D, BLOCK_N)``, delta bias and ``D (BLOCK_D,)`` in
+    float32 (zeros where absent)."""
     b = tl.program_id(0)
     d0 = tl.program_id(1) * BLOCK_D
     ds = d0 + tl.arange(0, BLOCK_D)
@@ -56,29 +57,61 @@ def _scan_fwd_kernel(
         bias = tl.zeros([BLOCK_D], dtype=tl.float32)
     if HAS_D:
         Dval = tl.load(Dv + ds, mask=dm, other=0.0).to(tl.float32)
+    else:
+        Dval = tl.zeros([BLOCK_D], dtype=tl.float32)
     row = (b * Dm + ds).to(tl.int64) * L  # (BLOCK_D,)
     bc_base = ((b * G + g).to(tl.int64) * N + ns) * L  # (BLOCK_N,)
-    h = tl.zeros([BLOCK_D, BLOCK_N], dtype=tl.float32)
     st_base = ((b * Dm + ds).to(tl.int64) * nchunks) * N  # (BLOCK_D,)
+    return ds, ns, ts, dm, nm, A_t, bias, Dval, row, bc_base, st_base
+
+
+@triton.jit
+def _chunk_states(U, DELTA, Bm, Cm, c, L, ts, dm, nm, row, bc_base, A_t, bias, h0,
+                  SOFTPLUS: tl.constexpr, T: tl.constexpr):
+    """Chunk ``c`` from its start state ``h0 (BLOCK_D, BLOCK_N)``: its steps ``t`` and masks, the
+    inputs (``draw`` is the raw delta, ``dt`` the step sizes, 0 outside the sequence),
+    ``bx = dt u B`` and the states ``hh (BLOCK_D, BLOCK_N, T)`` (one associative scan)."""
+    t = c * T + ts
+    tm = t < L
+    m2 = dm[:, None] & tm[None, :]
+    off2 = row[:, None] + t[None, :]
+    u = tl.load(U + off2, mask=m2, other=0.0).to(tl.float32)
+    draw = tl.load(DELTA + off2, mask=m2, other=0.0).to(tl.float32)
+    dt = tl.where(m2, _dt(draw, bias[:, None], SOFTPLUS), 0.0)
+    mbc = nm[:, None] & tm[None, :]
+    Bt = tl.load(Bm + bc_base[:, None] + t[None, :], mask=mbc, other=0.0).to(tl.float32)
+    Ct = tl.load(Cm + bc_base[:, None] + t[None, :], mask=mbc, other=0.0).to(tl.float32)
+    a = tl.exp(dt[:, None, :] * A_t[:, :, None])
+    bx = (dt * u)[:, None, :] * Bt[None, :, :]
+    acum, hs = tl.associative_scan((a, bx), 2, _combine)
+    hh = hs + acum * h0[:, :, None]
+    return t, m2, off2, mbc, u, draw, dt, Bt, Ct, bx, hh
+
+
+@triton.jit
+def _readout(hh, Ct, u, Dval, HAS_D: tl.constexpr):
+    """``y_t = <C_t, h_t> + D u_t`` (before the ``silu(z)`` gate) -> ``(BLOCK_D, T)``."""
+    y = tl.sum(hh * Ct[None, :, :], axis=1)
+    if HAS_D:
+        y += Dval[:, None] * u
+    return y
+
+
+@triton.jit
+def _scan_fwd_kernel(
+    U, DELTA, A, Bm, Cm, Dv, Z, DBIAS, OUT, STATES,
+    Dm, L, N, G, dpg, nchunks,
+    HAS_D: tl.constexpr, HAS_Z: tl.constexpr, HAS_DBIAS: tl.constexpr, SOFTPLUS: tl.constexpr,
+    BLOCK_D: tl.constexpr, BLOCK_N: tl.constexpr, T: tl.constexpr,
+):
+    ds, ns, ts, dm, nm, A_t, bias, Dval, row, bc_base, st_base = _tile(
+        A, Dv, DBIAS, Dm, L, N, G, dpg, nchunks, HAS_D, HAS_DBIAS, BLOCK_D, BLOCK_N, T)
+    h = tl.zeros([BLOCK_D, BLOCK_N], dtype=tl.float32)
     for c in range(0, nchunks):
         tl.store(STATES + st_base[:, None] + c * N + ns[None, :], h, mask=dm[:, None] & nm[None, :])
-        t = c * T + ts
-        tm = t < L
-        m2 = dm[:, None] & tm[None, :]
-        off2 = row[:, None] + t[None, :]
-        u = tl.load(U + off2, mask=m2, other=0.0).to(tl.float32)
-        dt = _dt(tl.load(DELTA + off2, mask=m2, other=0.0).to(tl.float32), bias[:, None], SOFTPLUS)
-        dt = tl.where(m2, dt, 0.0)
-        mbc = nm[:, None] & tm[None, :]
-        Bt = tl.load(Bm + bc_base[:, None] + t[None, :], mask=mbc, other=0.0).to(tl.float32)
-        Ct = tl.load(Cm + bc_base[:, None] + t[None, :], mask=mbc, other=0.0).to(tl.float32)
-        a = tl.exp(dt[:, None, :] * A_t[:, :, None])
-        bx = (dt * u)[:, None, :] * Bt[None, :, :]
-        acum, hs = tl.associative_scan((a, bx), 2, _combine)
-        hh = hs + acum * h[:, :, None]
-        y = tl.sum(hh * Ct[None, :, :], axis=1)
-        if HAS_D:
-            y += Dval[:, None] * u
+        t, m2, off2, mbc, u, draw, dt, Bt, Ct, bx, hh = _chunk_states(
+            U, DELTA, Bm, Cm, c, L, ts, dm, nm, row, bc_base, A_t, bias, h, SOFTPLUS, T)
+        y = _readout(hh, Ct, u, Dval, HAS_D)
         if HAS_Z:
             z = tl.load(Z + off2, mask=m2, other=0.0).to(tl.float32)
             y = y * z * tl.sigmoid(z)
@@ -94,25 +127,9 @@ def _scan_bwd_kernel(
     HAS_D: tl.constexpr, HAS_Z: tl.constexpr, HAS_DBIAS: tl.constexpr, SOFTPLUS: tl.constexpr,
     BLOCK_D: tl.constexpr, BLOCK_N: tl.constexpr, T: tl.constexpr,
 ):
-    b = tl.program_id(0)
-    d0 = tl.program_id(1) * BLOCK_D
-    ds = d0 + tl.arange(0, BLOCK_D)
-    ns = tl.arange(0, BLOCK_N)
-    ts = tl.arange(0, T)
-    dm = ds < Dm
-    nm = ns < N
+    ds, ns, ts, dm, nm, A_t, bias, Dval, row, bc_base, st_base = _tile(
+        A, Dv, DBIAS, Dm, L, N, G, dpg, nchunks, HAS_D, HAS_DBIAS, BLOCK_D, BLOCK_N, T)
     dn_mask = dm[:, None] & nm[None, :]
-    g = d0 // dpg
-    A_t = tl.load(A + ds[:, None] * N + ns[None, :], mask=dn_mask, other=0.0).to(tl.float32)
-    if HAS_DBIAS:
-        bias = tl.load(DBIAS + ds, mask=dm, other=0.0).to(tl.float32)
-    else:
-        bias = tl.zeros([BLOCK_D], dtype=tl.float32)
-    if HAS_D:
-        Dval = tl.load(Dv + ds, mask=dm, other=0.0).to(tl.float32)
-    row = (b * Dm + ds).to(tl.int64) * L
-    bc_base = ((b * G + g).to(tl.int64) * N + ns) * L
-    st_base = ((b * Dm + ds).to(tl.int64) * nchunks) * N
     lam = tl.zeros([BLOCK_D, BLOCK_N], dtype=tl.float32)
     dA_acc = tl.zeros([BLOCK_D, BLOCK_N], dtype=tl.float32)
     dD_acc = tl.zeros([BLOCK_D], dtype=tl.float32)
@@ -120,29 +137,15 @@ def _scan_bwd_kernel(
     for ci in range(0, nchunks):
         c = nchunks - 1 - ci
         h0 = tl.load(STATES + st_base[:, None] + c * N + ns[None, :], mask=dn_mask, other=0.0)
-        t = c * T + ts
-        tm = t < L
-        m2 = dm[:, None] & tm[None, :]
-        off2 = row[:, None] + t[None, :]
-        u = tl.load(U + off2, mask=m2, other=0.0).to(tl.float32)
-        draw = tl.load(DELTA + off2, mask=m2, other=0.0).to(tl.float32)
-        dt = tl.where(m2, _dt(draw, bias[:, None], SOFTPLUS), 0.0)
+        # recompute the chunk's states
+        t, m2, off2, mbc, u, draw, dt, Bt, Ct, bx, hh = _chunk_states(
+            U, DELTA, Bm, Cm, c, L, ts, dm, nm, row, bc_base, A_t, bias, h0, SOFTPLUS, T)
         tn = t + 1
         mn = dm[:, None] & (tn < L)[None, :]
         dtn = _dt(tl.load(DELTA + row[:, None] + tn[None, :], mask=mn, other=0.0).to(tl.float32), bias[:, None], SOFTPLUS)
-        mbc = nm[:, None] & tm[None, :]
-        Bt = tl.load(Bm + bc_base[:, None] + t[None, :], mask=mbc, other=0.0).to(tl.float32)
-        Ct = tl.load(Cm + bc_base[:, None] + t[None, :], mask=mbc, other=0.0).to(tl.float32)
-        # recompute the chunk's states
-        a = tl.exp(dt[:, None, :] * A_t[:, :, None])
-        bx = (dt * u)[:, None, :] * Bt[None, :, :]
-        acum, hs = tl.associative_scan((a, bx), 2, _combine)
-        hh = hs + acum * h0[:, :, None]
         gout = tl.load(GOUT + off2, mask=m2, other=0.0).to(tl.float32)
         if HAS_Z:
-            y = tl.sum(hh * Ct[None, :, :], axis=1)
-            if HAS_D:
-                y += Dval[:, None] * u
+            y = _readout(hh, Ct, u, Dval, HAS_D)
             z = tl.load(Z + off2, mask=m2, other=0.0).to(tl.float32)
             sz = tl.sigmoid(z)
             tl.store(DZ + off2, (gout * y * sz * (1.0 + z * (1.0 - sz))).to(DZ.dtype.element_ty), mask=m2)
@@ -174,7 +177,7 @@ def _scan_bwd_kernel(
         dbias_acc += tl.sum(ddt, axis=1)
         tl.store(DU + off2, du.to(DU.dtype.element_ty), mask=m2)
         tl.store(DDELTA + off2, ddt.to(DDELTA.dtype.element_ty), mask=m2)
-    pbase = (b * Dm + ds).to(tl.int64)
+    pbase = (tl.program_id(0) * Dm + ds).to(tl.int64)
     tl.store(DA + pbase[:, None] * N + ns[None, :], dA_acc, mask=dn_mask)
     tl.store(DD + pbase, dD_acc, mask=dm)
     tl.store(DDBIAS + pbase, dbias_acc, mask=dm)
@@ -215,48 +218,47 @@ def _unexpand(grad4: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     return (out[:, 0] if like.dim() == 3 else out).to(like.dtype)
 
 
-def scan_fwd(u, delta, A, B, C, D, z, delta_bias, softplus):
-    """Returns (out ``(Bt, Dm, L)`` in u.dtype, chunk start states ``(Bt, Dm, nchunks, N)`` float32)."""
+def _launch(u, delta, A, B, C, D, z, delta_bias, softplus):
+    """What both kernels take: the eight inputs (B/C as contiguous ``(Bt, G, N, L)``; an absent
+    ``D``/``z``/``delta_bias`` replaced by a tensor the kernel never reads), the sizes
+    ``(Dm, L, N, G, dpg, nchunks)``, the grid and the compile-time flags."""
     Bt, Dm, L = u.shape
     N = A.shape[1]
     G = _groups(B, C)
-    B4, C4 = _as4(B, G), _as4(C, G)
     BLOCK_D, BLOCK_N, T = _config(Dm, G, N, L)
-    nchunks = triton.cdiv(L, T)
+    inputs = (u, delta, A, _as4(B, G), _as4(C, G), D if D is not None else A, z if z is not None else u,
+              delta_bias if delta_bias is not None else A)
+    sizes = (Dm, L, N, G, Dm // G, triton.cdiv(L, T))
+    meta = dict(HAS_D=D is not None, HAS_Z=z is not None, HAS_DBIAS=delta_bias is not None,
+                SOFTPLUS=softplus, BLOCK_D=BLOCK_D, BLOCK_N=BLOCK_N, T=T, num_warps=4)
+    return inputs, sizes, (Bt, triton.cdiv(Dm, BLOCK_D)), meta
+
+
+def scan_fwd(u, delta, A, B, C, D, z, delta_bias, softplus):
+    """Returns (out ``(Bt, Dm, L)`` in u.dtype, chunk start states ``(Bt, Dm, nchunks, N)`` float32)."""
+    inputs, sizes, grid, meta = _launch(u, delta, A, B, C, D, z, delta_bias, softplus)
+    Bt, (Dm, L, N, _, _, nchunks) = u.shape[0], sizes
     out = torch.empty_like(u)
     states = torch.empty(Bt, Dm, nchunks, N, dtype=torch.float32, device=u.device)
-    grid = (Bt, triton.cdiv(Dm, BLOCK_D))
-    _scan_fwd_kernel[grid](
-        u, delta, A, B4, C4, D if D is not None else A, z if z is not None else u,
-        delta_bias if delta_bias is not None else A, out, states,
-        Dm, L, N, G, Dm // G, nchunks,
-        HAS_D=D is not None, HAS_Z=z is not None, HAS_DBIAS=delta_bias is not None,
-        SOFTPLUS=softplus, BLOCK_D=BLOCK_D, BLOCK_N=BLOCK_N, T=T, num_warps=4,
-    )
+    _scan_fwd_kernel[grid](*inputs, out, states, *sizes, **meta)
     return out, states
 
 
 def scan_bwd(u, delta, A, B, C, D, z, delta_bias, softplus, states, gout):
     """Returns grads (du, ddelta, dA, dB, dC, dD, dz, ddelta_bias) in the dtypes of the inputs."""
-    Bt, Dm, L = u.shape
-    N = A.shape[1]
-    G = _groups(B, C)
-    B4, C4 = _as4(B, G), _as4(C, G)
-    BLOCK_D, BLOCK_N, T = _config(Dm, G, N, L)
-    nchunks = states.shape[2]
+    inputs, sizes, grid, meta = _launch(u, delta, A, B, C, D, z, delta_bias, softplus)
+    Bt, (Dm, _, N, _, _, nchunks) = u.shape[0], sizes
+    if states.shape[2] != nchunks:
+        raise ValueError(f"selective_scan backward: {states.shape[2]} saved chunk states, expected {nchunks}")
     f32 = dict(dtype=torch.float32, device=u.device)
     du, ddelta = torch.empty_like(u), torch.empty_like(delta)
     dz = torch.empty_like(z) if z is not None else None
-    dB4, dC4 = torch.zeros(B4.shape, **f32), torch.zeros(C4.shape, **f32)
+    dB4, dC4 = torch.zeros(inputs[3].shape, **f32), torch.zeros(inputs[4].shape, **f32)
     dA, dD, dbias = torch.empty(Bt, Dm, N, **f32), torch.empty(Bt, Dm, **f32), torch.empty(Bt, Dm, **f32)
-    grid = (Bt, triton.cdiv(Dm, BLOCK_D))
     _scan_bwd_kernel[grid](
-        u, delta, A, B4, C4, D if D is not None else A, z if z is not None else u,
-        delta_bias if delta_bias is not None else A, gout.contiguous(), states,
+        *inputs, gout.contiguous(), states,
         du, ddelta, dA, dB4, dC4, dD, dz if dz is not None else du, dbias,
-        Dm, L, N, G, Dm // G, nchunks,
-        HAS_D=D is not None, HAS_Z=z is not None, HAS_DBIAS=delta_bias is not None,
-        SOFTPLUS=softplus, BLOCK_D=BLOCK_D, BLOCK_N=BLOCK_N, T=T, num_warps=4,
+        *sizes, **meta,
     )
     dB, dC = _unexpand(dB4, B), _unexpand(dC4, C)
     return (

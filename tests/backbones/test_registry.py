@@ -181,3 +181,28 @@ def test_count_flops_linear_in_length():
     f1, f2 = count_flops(m, (1, 16, 256)), count_flops(m, (1, 16, 512))
     assert f1 > 0 and abs(f2 / f1 - 2.0) < 0.05
     assert m.num_parameters() == sum(p.numel() for p in m.parameters())
+
+
+# the named sizes pinned: (dim, depth, parameters of the 2-D causal backbone); a changed table entry
+# (a wrong width, depth or a size that silently builds something else) fails here by its number
+PINNED_SIZES = {
+    "afno": {"tiny": (64, 4, 166144), "small": (256, 8, 4566272), "base": (512, 12, 27048064)},
+    "convssm": {"tiny": (64, 4, 134272), "small": (128, 6, 755968), "base": (256, 8, 5849600)},
+    "gfnet": {"tiny": (64, 4, 153344), "small": (128, 8, 1124352), "base": (256, 12, 6548096)},
+    "hyena": {"tiny": (64, 4, 230144), "small": (128, 8, 1788672), "base": (256, 12, 10032896)},
+    "large_kernel": {"tiny": (64, 4, 178048), "micro": (32, 1, 8608), "small": (128, 8, 1404160),
+                     "base": (256, 12, 8144384)},
+    "lka": {"tiny": (64, 4, 190592), "small": (128, 8, 1483008), "base": (256, 12, 8798720)},
+    "pfg": {"tiny": (64, 4, 185760), "small": (128, 8, 1472864), "base": (256, 12, 8869760)},
+    "replk": {"tiny": (64, 4, 173696), "small": (128, 8, 1284352), "base": (256, 12, 7514624)},
+    "ssm": {"tiny": (64, 4, 165248), "small": (128, 8, 1614080), "base": (256, 12, 8970776)},
+}
+
+
+@pytest.mark.parametrize("family", sorted(PINNED_SIZES))
+def test_named_sizes_have_their_pinned_width_depth_and_parameter_count(family):
+    assert set(backbone_sizes(family)) == set(PINNED_SIZES[family])
+    for size, (dim, depth, n_params) in PINNED_SIZES[family].items():
+        with torch.device("meta"):
+            m = create_backbone(family, size=size, ndim=2, causal=True)
+        assert (m.dim, m.depth, sum(p.numel() for p in m.parameters())) == (dim, depth, n_params), size

@@ -166,3 +166,22 @@ def test_check_target_accepts_only_its_own_kind(tmp_path, kind):
     os.symlink(folder, link)
     with pytest.raises(ConfigError, match="not a folder"):
         check_target(link, kind, what="out")  # a link is never replaced (its target may be anything)
+
+
+def test_atomic_path_moves_the_file_into_place_only_when_the_block_succeeds(tmp_path):
+    """The one atomic-write helper (markers, run-folder files, checkpoints, pretrained folders)."""
+    from signalkit.guard import atomic_path, tmp_sibling, write_text_atomic
+
+    target = tmp_path / "metrics.json"
+    write_text_atomic(target, "old")
+    with pytest.raises(RuntimeError):
+        with atomic_path(target) as tmp:
+            tmp.write_text("half")
+            assert tmp.parent == tmp_path and tmp.name.startswith(".metrics.json.") and tmp.name.endswith(".tmp")
+            raise RuntimeError("killed")
+    assert target.read_text() == "old" and sorted(p.name for p in tmp_path.iterdir()) == ["metrics.json"]
+    with atomic_path(target) as tmp:
+        tmp.write_bytes(b"new")
+    assert target.read_text() == "new" and sorted(p.name for p in tmp_path.iterdir()) == ["metrics.json"]
+    a, b = tmp_sibling(tmp_path / ".signalkit"), tmp_sibling(tmp_path / ".signalkit")
+    assert a != b and a.name.startswith(".signalkit.") and not a.name.startswith("..")

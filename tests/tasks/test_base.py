@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import inspect
+import typing
+
 import pytest
 import torch
 from torchmetrics import MeanMetric, MetricCollection
 
+from signalkit.errors import ConfigError
 from signalkit.models import model_config
+from signalkit.registry import accepted_kwargs
+from signalkit.targets import build_target
 from signalkit.tasks import (
+    TASKS,
     BaseTask,
     DecodingTask,
     FMRIDecodingTask,
@@ -15,7 +22,9 @@ from signalkit.tasks import (
     FMRIReconstructionTask,
     ReconstructionTask,
     VideoForecastingTask,
+    create_task,
 )
+from signalkit.tasks.base import BaseTaskOptions
 
 BASE_NAMES = {"model", "data_contract", "lr", "weight_decay", "warmup_epochs", "freeze_backbone",
               "unfreeze_at_epoch", "layer_decay", "nan_policy"}
@@ -68,6 +77,75 @@ def _eeg_batch() -> dict:
 def test_base_task_arguments_are_keyword_only():
     with pytest.raises(TypeError):
         BaseTask(_decoder(), None, 1e-3)  # positional pass-through cannot misassign silently
+
+
+def test_base_task_options_are_base_tasks_keyword_arguments():
+    params = inspect.signature(BaseTask.__init__).parameters
+    assert set(BaseTaskOptions.__annotations__) | {"model"} == BASE_NAMES  # inherited ``model`` included
+    assert BaseTaskOptions.__required_keys__ == {"model"}
+    assert {n for n, p in params.items() if p.kind == p.KEYWORD_ONLY} == BASE_NAMES
+
+
+@pytest.mark.parametrize("name", sorted(TASKS.names()))
+def test_every_task_takes_base_options_by_name_only_and_forwards_them(name):
+    """No task repeats BaseTask's arguments: each takes its own keyword-only options plus
+    ``**base: Unpack[BaseTaskOptions]``; the signature check still sees the base options."""
+    cls = TASKS.get_builder(name)
+    params = inspect.signature(cls.__init__).parameters
+    own = {n for n in params if n != "self"}
+    assert not own & BASE_NAMES, f"{cls.__name__} repeats {sorted(own & BASE_NAMES)}"
+    var_kw = [p for p in params.values() if p.kind == p.VAR_KEYWORD]
+    assert [p.name for p in var_kw] == ["base"]
+    assert all(p.kind in (p.KEYWORD_ONLY, p.VAR_KEYWORD) for n, p in params.items() if n != "self")
+    hints = typing.get_type_hints(cls.__init__, include_extras=True)
+    assert typing.get_args(hints["base"]) == (BaseTaskOptions,)
+    accepted, takes_any = accepted_kwargs(cls)
+    assert BASE_NAMES <= accepted and not takes_any
+    assert accepted == BASE_NAMES | (own - {"base"})
+
+
+def test_base_options_reach_what_uses_them_through_a_subclass():
+    task = DecodingTask(model=_decoder(3), lr=0.02, weight_decay=0.2, layer_decay=0.5, nan_policy="skip",
+                        warmup_epochs=0.5, label_smoothing=0.1)
+    hp = task.hparams
+    assert (hp.lr, hp.weight_decay, hp.layer_decay, hp.nan_policy, hp.warmup_epochs, hp.label_smoothing) == \
+        (0.02, 0.2, 0.5, "skip", 0.5, 0.1)
+    groups = _groups(task)
+    assert {g["weight_decay"] for g in groups} == {0.0, 0.2}
+    assert max(g["initial_lr"] for g in groups) == pytest.approx(0.02)
+    assert min(g["initial_lr"] for g in groups) == pytest.approx(0.02 * 0.5 ** (max(task._layer_ids().values())))
+    with pytest.raises(TypeError):
+        DecodingTask(_decoder(3))  # BaseTask's options are keyword-only in every subclass too
+    with pytest.raises(TypeError, match="model"):
+        DecodingTask(lr=1e-3)
+
+
+def test_ridge_keeps_its_own_defaults_for_base_options():
+    from signalkit.tasks import RidgeDecodingTask
+
+    def cfg():
+        return model_config("fmri_ridge", num_classes=2, tokenizer={"volume_shape": [3, 2, 2]})
+
+    hp = RidgeDecodingTask(model=cfg(), data_contract={"modality": "fmri"}).hparams
+    assert (hp.weight_decay, hp.warmup_epochs, hp.fc_baseline, hp.lr) == (0.0, 0.0, False, 1e-3)
+    hp = RidgeDecodingTask(model=cfg(), weight_decay=0.1).hparams
+    assert (hp.weight_decay, hp.warmup_epochs) == (0.1, 0.0)
+
+
+@pytest.mark.parametrize("make", [
+    lambda kw: create_task("reconstruction", **kw),
+    lambda kw: build_target({"name": "reconstruction", **{k: v for k, v in kw.items() if k != "model"}}, "task",
+                            model=kw["model"]),
+])
+def test_an_unknown_task_option_is_one_config_error_naming_it_and_base_options_pass(make):
+    cfg = model_config("eeg_decoder_lk")
+    cfg["head"] = {"name": "reconstruction", "decoder_depth": 1, "kernel_size": 3}
+    with pytest.raises(ConfigError, match=r"^task: unknown option\(s\) \['mask_ratoi'\] for task "
+                                          r".*'mask_ratoi'.*accepts \[.*'layer_decay'.*'mask_ratio'"):
+        make({"model": cfg, "mask_ratoi": 0.3, "lr": 1e-3})
+    task = make({"model": cfg, "mask_ratio": 0.3, "lr": 2e-3, "freeze_backbone": True})
+    assert (task.hparams.mask_ratio, task.hparams.lr, task.hparams.freeze_backbone) == (0.3, 2e-3, True)
+    assert not any(p.requires_grad for p in task.model.backbone.parameters())
 
 
 def test_hooks_run_in_order_and_metrics_are_cloned_per_stage():

@@ -79,7 +79,7 @@ def test_weather_rollout_equals_step_by_step_loop():
 
 
 def test_fmri_forecast_equals_step_by_step_loop():
-    task = FMRIForecastingTask(model_config("fmri_forecaster", dim=16, depth=1))
+    task = FMRIForecastingTask(model=model_config("fmri_forecaster", dim=16, depth=1))
     _jitter(task.model, seed=1)
     task.eval()
     batch = {"x": torch.randn(2, 4, 6, 5, 4)}
