@@ -30,12 +30,13 @@ T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _unpacked_keys(annotation: Any, func: Any) -> frozenset[str] | None:
-    """The keys of ``TD`` when ``annotation`` is ``Unpack[TD]`` (a string annotation is evaluated in
-    ``func``'s module), with the keys ``TD`` inherits; None for any other annotation."""
+def _unpacked_keys(annotation: Any, func: Any, name: str) -> frozenset[str] | None:
+    """The keys of ``TD`` when the ``**name`` parameter of ``func`` is annotated ``Unpack[TD]`` (a
+    string annotation is resolved by :func:`typing.get_type_hints` in ``func``'s module), with the
+    keys ``TD`` inherits; None for any other annotation."""
     if isinstance(annotation, str):
         try:
-            annotation = eval(annotation, dict(getattr(inspect.unwrap(func), "__globals__", {})))  # noqa: S307
+            annotation = typing.get_type_hints(inspect.unwrap(func), include_extras=True).get(name)
         except Exception:  # an annotation that does not resolve: treat as a plain **kwargs
             return None
     if typing.get_origin(annotation) is not typing.Unpack:
@@ -58,7 +59,7 @@ def accepted_kwargs(builder: Callable[..., Any]) -> tuple[set[str], bool]:
     var_kw = False
     for p in params:
         if p.kind == p.VAR_KEYWORD:
-            keys = _unpacked_keys(p.annotation, func)
+            keys = _unpacked_keys(p.annotation, func, p.name)
             if keys is None:
                 var_kw = True
             else:
