@@ -115,12 +115,56 @@ def sensor_recording(
     # DataArrays without coordinates as their Variables: xarray then builds the Dataset without
     # aligning them (half the cost of a small file's Recording)
     events = {k: v.variable if isinstance(v, xr.DataArray) and not v.coords else v for k, v in events.items()}
-    ds = xr.Dataset({SIGNAL: (("channel", "time"), data), **events, **(extra_vars or {})}, coords=coords)
+    ds = build_dataset({SIGNAL: (("channel", "time"), data), **events, **(extra_vars or {})}, coords)
     ds.attrs.update(
         sfreq=float(sfreq), subject=str(subject), session=str(session), run=str(run),
         source=str(source), sha256=str(sha256), **(attrs or {}),
     )
     return ds
+
+
+def _as_variable(name: str, value) -> xr.Variable:
+    if isinstance(value, xr.DataArray):
+        if value.coords:
+            raise TypeError("a DataArray with coordinates")  # the public constructor aligns those
+        return value.variable
+    if isinstance(value, xr.Variable):
+        return value
+    if isinstance(value, tuple):
+        return xr.Variable(*value)
+    return xr.Variable((name,), np.asarray(value))  # a bare array: a coordinate along its own dim
+
+
+def build_dataset(data_vars: dict, coords: dict) -> xr.Dataset:
+    """``xr.Dataset(data_vars, coords=coords)`` for variables given as ``(dims, values)``,
+    ``Variable`` or coordinate-free ``DataArray`` (a bare array in ``coords``: a coordinate along
+    the dimension of its name), built without xarray's merge and alignment (which cost more than
+    reading a small file). The Dataset is the public constructor's, indexes included (a
+    ``PandasIndex`` per dimension coordinate; checked by tests/test_recording_build.py); anything
+    else (sizes that disagree, DataArrays with coordinates) goes through the public constructor."""
+    try:
+        import pandas as pd
+        from xarray.indexes import PandasIndex
+
+        variables = {k: _as_variable(k, v) for k, v in {**data_vars, **coords}.items()}
+        if len(variables) != len(data_vars) + len(coords):
+            raise ValueError("a name both a variable and a coordinate")
+        dims: dict[str, int] = {}
+        for var in variables.values():
+            for dim, size in zip(var.dims, var.shape):
+                if dims.setdefault(dim, size) != size:
+                    raise ValueError(f"dimension {dim} has two sizes")
+        indexes = {}
+        for name in coords:
+            var = variables[name]
+            if var.dims == (name,):
+                values = np.asarray(var.values)
+                index = PandasIndex(pd.Index(values), name, coord_dtype=values.dtype)
+                indexes[name] = index
+                variables.update(index.create_variables({name: var}))
+        return xr.Dataset._construct_direct(variables, set(coords), dims, None, indexes)
+    except (TypeError, ValueError, AttributeError, ImportError):
+        return xr.Dataset(data_vars, coords=coords)
 
 
 def validate_recording(ds: xr.Dataset, modality: str, name: str = "") -> None:

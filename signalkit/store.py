@@ -158,8 +158,11 @@ def _read_and_write(args: tuple) -> dict:
     from signalkit.registry import accepted_kwargs
 
     kwargs = dict(reader_kwargs)
-    if "sha256" in accepted_kwargs(get_reader(modality))[0]:  # the reader does not hash the file a third time
+    accepted = accepted_kwargs(get_reader(modality))[0]
+    if "sha256" in accepted:  # the reader does not hash the file a third time
         kwargs.setdefault("sha256", sha)
+    if "validate" in accepted:  # checked once, here, not in the reader as well
+        kwargs["validate"] = False
     rec = read_recording(path, modality, **kwargs)
     validate_recording(rec, modality, name=str(path))
     write_recording(rec, tmp, rid)

@@ -86,20 +86,25 @@ def apply_electrodes(raw: mne.io.BaseRaw, tsv: Path, coords: Path, datatype: str
     try:
         meta = json.loads(coords.read_text(encoding="utf-8"))
         with open(tsv, newline="", encoding="utf-8") as fh:
-            rows = list(csv.DictReader(fh, delimiter="\t"))
+            table = list(csv.reader(fh, delimiter="\t"))
     except (OSError, ValueError) as err:
         raise InputError(f"{tsv}: cannot read the electrodes table ({type(err).__name__}: {err})") from None
     key = _datatype_key(datatype)
     frame = str(meta.get(f"{key}CoordinateSystem", ""))
     unit = str(meta.get(f"{key}CoordinateUnits", "m"))
     names = {}
-    for row in rows:
-        try:
-            xyz = np.array([float(row[c]) for c in ("x", "y", "z")])
-        except (KeyError, TypeError, ValueError):
-            continue
-        if np.isfinite(xyz).all() and row.get("name") in raw.ch_names:
-            names[row["name"]] = xyz * _UNITS.get(unit, 1.0)
+    header = table[0] if table else []
+    cols = [header.index(c) if c in header else -1 for c in ("name", "x", "y", "z")]
+    if min(cols) >= 0:
+        channels, scale = set(raw.ch_names), _UNITS.get(unit, 1.0)
+        for row in table[1:]:
+            try:
+                xyz = [float(row[c]) for c in cols[1:]]
+            except (IndexError, ValueError):
+                continue  # "n/a" or a short row: no position
+            name = row[cols[0]]
+            if name in channels and all(np.isfinite(xyz)):
+                names[name] = np.array(xyz) * scale
     if not names:
         return {"frame": frame, "names": set()}
     try:

@@ -178,6 +178,11 @@ def _has_position(ch: dict) -> bool:
     return bool(np.isfinite(loc).all() and np.abs(loc).sum() > 0)
 
 
+def _has_positions(locs: np.ndarray) -> np.ndarray:
+    """``(C,)`` bool of ``(C, 3)`` locations: finite and not the origin (``_has_position`` per row)."""
+    return np.isfinite(locs).all(axis=1) & (np.abs(locs).sum(axis=1) > 0)
+
+
 def _positions(inst, picks: np.ndarray, names: list[str], montage: str | None, force: bool,
                fixed: set[str]) -> np.ndarray:
     """``(C, 3)`` positions of ``picks``: the file's (MNE's head-frame ``loc``), else the
@@ -185,8 +190,8 @@ def _positions(inst, picks: np.ndarray, names: list[str], montage: str | None, f
     Channels in ``fixed`` (a BIDS electrodes table gave them) keep theirs. ``names``: the
     Recording's names of ``picks`` (the montage's spelling)."""
     chs = inst.info["chs"]
-    locs = np.array([chs[i]["loc"][:3] for i in picks], dtype=np.float64)
-    missing = np.array([not _has_position(chs[i]) for i in picks], dtype=bool)
+    locs = np.array([chs[i]["loc"][:3] for i in picks], dtype=np.float64).reshape(len(picks), 3)
+    missing = ~_has_positions(locs)
     if montage is not None:
         is_eeg = np.array([chs[i]["kind"] == mne.io.constants.FIFF.FIFFV_EEG_CH and inst.ch_names[i] not in fixed
                            for i in picks], dtype=bool)
@@ -198,8 +203,7 @@ def _positions(inst, picks: np.ndarray, names: list[str], montage: str | None, f
     return locs
 
 
-def _orientations(inst, picks: np.ndarray) -> np.ndarray | None:
-    types = inst.get_channel_types(picks=picks)
+def _orientations(inst, picks: np.ndarray, types: Sequence[str]) -> np.ndarray | None:
     if not any(t in ("mag", "grad") for t in types):
         return None
     ori = np.full((len(picks), 3), np.nan)
@@ -215,8 +219,10 @@ def _choose_montage(inst, montage: str | None) -> tuple[str | None, bool]:
         return None, False
     if montage != "auto":
         return resolve_montage(str(montage)), True
-    eeg = [inst.ch_names[i] for i in mne.pick_types(inst.info, eeg=True, exclude=[])]
-    if eeg and all(_has_position(inst.info["chs"][inst.ch_names.index(n)]) for n in eeg):
+    idx = mne.pick_types(inst.info, eeg=True, exclude=[])
+    eeg = [inst.ch_names[i] for i in idx]
+    chs = inst.info["chs"]
+    if eeg and _has_positions(np.array([chs[i]["loc"][:3] for i in idx], dtype=np.float64)).all():
         return None, False
     return naming_system(eeg), False
 
@@ -235,7 +241,10 @@ def _epoch_events(epochs: mne.BaseEpochs) -> tuple[dict[str, xr.DataArray], int]
 def _read_data(raw: mne.io.BaseRaw, picks: np.ndarray) -> np.ndarray:
     """``(C, T)`` float32, read in blocks so peak memory stays near the float32 result."""
     out = np.empty((len(picks), raw.n_times), dtype=np.float32)
-    if raw.preload:  # MNE holds the data (float64): cast row by row, no float64 copy
+    if raw.preload:  # MNE holds the data (float64): cast straight into the result, no float64 copy
+        if len(picks) and np.array_equal(picks, np.arange(picks[0], picks[0] + len(picks))):
+            out[:] = raw._data[picks[0]:picks[0] + len(picks)]  # a run of channels: one cast of a view
+            return out
         for row, i in enumerate(picks):
             out[row] = raw._data[i]
         return out
@@ -303,6 +312,7 @@ def read_sensor(
     subjects: Sequence[str] | None = None,
     tasks: Sequence[str] | None = None,
     sha256: str | None = None,
+    validate: bool = True,
 ) -> xr.Dataset:
     """Read an EEG/MEG/iEEG file into a Recording (``signal (channel, time)`` float32, SI units).
 
@@ -329,6 +339,9 @@ def read_sensor(
         subjects, tasks: BIDS filters, used when a dataset is expanded (ignored here).
         sha256: the file's sha256 when the caller has it (the store hashes each source before
             reading it), so that the file is not hashed again; by default it is hashed here.
+        validate: check the Recording (:func:`~signalkit.recording.validate_recording`: NaN/Inf,
+            dims, sampling rate) before returning it; the store passes False and checks it
+            itself, so that each signal is checked once.
 
     Memory: the file is opened with ``preload=False``. A signal larger than ``_STREAM_BYTES``
     (64 MB as float32) comes back lazily, as a dask array read block by block with
@@ -382,7 +395,9 @@ def read_sensor(
             warnings.warn(f"{path}: preprocessing loads the whole recording into memory; ingest without "
                           "preprocess streams it instead", UserWarning, stacklevel=2)
         names_before = list(inst.ch_names)
-        inst = prep.apply(inst)
+        if not prep.is_identity:
+            inst = prep.apply(inst)
+            types = inst.get_channel_types()
         pick_idx = np.array([inst.ch_names.index(names_before[i]) for i in pick_idx], dtype=int)
         aux_idx = np.array([inst.ch_names.index(names_before[i]) for i in aux_idx
                             if names_before[i] in inst.ch_names], dtype=int)
@@ -393,6 +408,7 @@ def read_sensor(
         else:
             lazy = 4 * len(pick_idx) * inst.n_times > _STREAM_BYTES
             data = _lazy_data(inst, pick_idx, path) if lazy else _read_data(inst, pick_idx)
+        pick_types = [types[i] for i in pick_idx]
         ident = parse_identity(path, subject_pattern)
         names = [rename.get(inst.ch_names[i], inst.ch_names[i]) for i in pick_idx]  # renamed here, not in MNE
         attrs = {"modality": modality, "pos_frame": pos_frame}
@@ -405,14 +421,14 @@ def read_sensor(
             extra_vars["aux"] = (("aux_channel", "time"), _epoch_data(inst, aux_idx) if epoched else _read_data(inst, aux_idx))
             extra_coords["aux_channel"] = np.asarray([rename.get(inst.ch_names[i], inst.ch_names[i]) for i in aux_idx],
                                                      dtype=str)
-            extra_coords["aux_type"] = ("aux_channel", np.asarray(inst.get_channel_types(picks=aux_idx), dtype=str))
+            extra_coords["aux_type"] = ("aux_channel", np.asarray([types[i] for i in aux_idx], dtype=str))
         rec = sensor_recording(
             np.empty((len(pick_idx), 0), np.float32) if lazy else data,
             sfreq=inst.info["sfreq"],
             ch_names=names,
-            ch_types=inst.get_channel_types(picks=pick_idx),
+            ch_types=pick_types,
             pos=_positions(inst, pick_idx, names, montage_name, force, fixed),
-            ori=_orientations(inst, pick_idx),
+            ori=_orientations(inst, pick_idx, pick_types),
             events=ev,
             source=str(path.resolve()),
             sha256=sha(),
@@ -427,7 +443,8 @@ def read_sensor(
         raise
     except Exception as err:  # a corrupt header or data block can surface anywhere in MNE
         raise mne_checks.unreadable(path, err) from None
-    validate_recording(rec, modality, name=str(path))
+    if validate:
+        validate_recording(rec, modality, name=str(path))
     return rec
 
 
