@@ -133,8 +133,9 @@ class DecodingTask(BaseTask):
         x, y, _ = readout_inputs(self.model, batches, self.device)
         weight, bias = fit_shrinkage_lda(x, y, self.num_classes)
         fc = readout_layer(self.model)
-        fc.weight.copy_(torch.from_numpy(weight))
-        fc.bias.copy_(torch.from_numpy(bias))
+        scale = float(getattr(self.model.head, "readout_scale", 1.0))
+        fc.weight.copy_(torch.from_numpy(weight) * scale)
+        fc.bias.copy_(torch.from_numpy(bias) * scale)
 
     def on_train_start(self) -> None:
         if getattr(self.model.head, "readout", None) != "lda" or self.current_epoch > 0:
