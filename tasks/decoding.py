@@ -101,6 +101,53 @@ class DecodingTask(BaseTask):
     def test_step(self, batch: dict, batch_idx: int) -> None:
         self._step(batch, "test")
 
+    # ------------------------------------------------ closed-form read-out (model.head.readout=lda)
+    @torch.no_grad()
+    def fit_lda_readout(self, batches) -> None:
+        """Fit ``head.fc`` by shrinkage LDA (:func:`signalkit.heads.lda.fit_shrinkage_lda`) on what it
+        receives for the training windows ``batches``. The model's BatchNorm running statistics are
+        first set to the training windows' (one cumulative pass), so the eval-mode features the LDA is
+        fitted on are the ones training-mode batches see."""
+        from signalkit.heads.lda import fit_shrinkage_lda
+        from signalkit.tasks.ridge_decoding import readout_inputs, readout_layer
+
+        batches = list(batches)
+        norms = [m for m in self.model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+        momenta = [m.momentum for m in norms]
+        for m in norms:
+            m.reset_running_stats()
+            m.momentum = None  # cumulative average over the pass
+        was_training = self.model.training
+        self.model.train()
+        for batch in batches:
+            self.model({k: v.to(self.device) if torch.is_tensor(v) else v for k, v in batch.items()})
+        for m, mom in zip(norms, momenta):
+            m.momentum = mom
+        self.model.train(was_training)
+        x, y, _ = readout_inputs(self.model, batches, self.device)
+        weight, bias = fit_shrinkage_lda(x, y, self.num_classes)
+        fc = readout_layer(self.model)
+        scale = float(getattr(self.model.head, "readout_scale", 1.0))
+        fc.weight.copy_(torch.from_numpy(weight) * scale)
+        fc.bias.copy_(torch.from_numpy(bias) * scale)
+
+    def on_train_start(self) -> None:
+        if getattr(self.model.head, "readout", None) != "lda" or self.current_epoch > 0:
+            return  # no closed-form read-out, or resuming from a checkpoint
+        dm = getattr(self.trainer, "datamodule", None)
+        self.fit_lda_readout(dm.train_dataloader() if dm is not None else self.trainer.train_dataloader)
+
+    def configure_optimizers(self):
+        out = super().configure_optimizers()
+        scale = getattr(self.model.head, "readout_lr_scale", 1.0) if getattr(self.model.head, "readout", None) else 1.0
+        if scale != 1.0:  # fine-tuning from the closed-form read-out
+            sched = out["lr_scheduler"]["scheduler"]
+            for g in out["optimizer"].param_groups:
+                g["lr"] *= scale
+                g["initial_lr"] *= scale
+            sched.base_lrs = [b * scale for b in sched.base_lrs]
+        return out
+
     def predict_step(self, batch: dict, batch_idx: int) -> dict:
         probs = self.model(batch).float().softmax(-1)
         return {"proba": probs, "pred": probs.argmax(-1), "y": batch.get("y")}

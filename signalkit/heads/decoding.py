@@ -18,11 +18,28 @@ class DecodingHead(nn.Module):
     ``"flatten"`` keeps every token (a linear read-out of the whole grid, as EEGNet's): it needs
     a tokenizer with a fixed grid, ``tokenizer.n_tokens``.
     ``num_classes=1`` gives a regression output ``(B, 1)``.
+    ``readout="lda"``: the decoding task fits ``fc`` in closed form (shrinkage LDA,
+    :mod:`signalkit.heads.lda`) on the training windows when training starts, then fine-tunes from
+    there (``readout_lr_scale`` times the task's learning rate); ``None``: ``fc`` starts random.
+    ``readout_scale`` multiplies the fitted weights and bias (same decision, softer logits: the
+    LDA's training-set logits are large, and a saturated softmax leaves the spatial filters little
+    gradient to learn from).
     """
 
     def __init__(self, dim: int, num_classes: int = 2, pool: str = "attention", dropout: float = 0.0,
-                 tokenizer: nn.Module | None = None):
+                 tokenizer: nn.Module | None = None, readout: str | None = None, readout_lr_scale: float = 1.0,
+                 readout_scale: float = 1.0):
         super().__init__()
+        if readout not in (None, "lda"):
+            raise ConfigError(f"model.head.readout: expected null or lda, got {readout!r}")
+        if not readout_lr_scale > 0:
+            raise ConfigError(f"model.head.readout_lr_scale: must be > 0, got {readout_lr_scale}")
+        if readout is not None and num_classes < 2:
+            raise ConfigError("model.head.readout: the LDA read-out needs num_classes >= 2")
+        if not readout_scale > 0:
+            raise ConfigError(f"model.head.readout_scale: must be > 0, got {readout_scale}")
+        self.readout, self.readout_lr_scale = readout, float(readout_lr_scale)
+        self.readout_scale = float(readout_scale)
         # kept out of the module tree (no duplicate parameters): only its token_mask is used
         self._token_mask = getattr(tokenizer, "token_mask", None)
         self.num_classes = num_classes
