@@ -66,6 +66,10 @@ def jobs() -> list[Job]:
                    "convolution and a linear read-out of 8 pooled time tokens. The earlier large-kernel decoder "
                    "(now eeg_decoder_lk) was at chance on these sets. --quick runs 1 seed on two tasks."],
             recorded=("EEG decoding quality on real data",)),
+        Job("fMRI: Haxby leave one run out (experiment=fmri/haxby vs the linear SVM)", haxby, haxby, 180, 600,
+            recorded=("fMRI: Haxby",),
+            notes=["All 8 folds, both acq- variants, 8-way and face vs house: the closed-form ridge read-out "
+                   "trains in one pass (about 1 CPU s per fold), the SVM on the same blocks in the same process."]),
         Job("Data path: ingest, window access, import time (vs braindecode)",
             ["-m", "benchmarks.data_path", "--quick", "--montage", "19", "--out", f"{d}/data_path"],
             ["-m", "benchmarks.data_path", "--montage", "64", "--out", f"{d}/data_path"], 300, 1800, peers=True,
@@ -108,10 +112,6 @@ def jobs() -> list[Job]:
             ["benchmarks/transfer.py", "--out", f"{d}/transfer"], 0, 7200,
             why_not="pretraining + fine-tuning runs take several minutes even with --quick",
             recorded=("Pretraining transfer",)),
-        Job("fMRI: Haxby leave one run out (experiment=fmri/haxby vs the linear SVM)", haxby, haxby, 180, 600,
-            recorded=("fMRI: Haxby",),
-            notes=["All 8 folds, both acq- variants, 8-way and face vs house: the closed-form ridge read-out "
-                   "trains in one pass (about 1 CPU s per fold), the SVM on the same blocks in the same process."]),
         Job("fMRI", None, ["benchmarks/fmri.py", "--out", f"{d}/fmri", "--data", DATA], 0, 3600,
             why_not="trains three fMRI models", recorded=("fMRI",)),
         Job("Weather", None, ["benchmarks/weather.py", "--out", f"{d}/weather",
