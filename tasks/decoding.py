@@ -132,10 +132,18 @@ class DecodingTask(BaseTask):
         fc.bias.copy_(torch.from_numpy(bias) * scale)
 
     def on_train_start(self) -> None:
-        if getattr(self.model.head, "readout", None) != "lda" or self.current_epoch > 0:
-            return  # no closed-form read-out, or resuming from a checkpoint
+        tok = getattr(self.model, "tokenizer", None)
+        spatial = getattr(tok, "closed_form", False) and hasattr(tok, "fit_closed_form")
+        lda = getattr(self.model.head, "readout", None) == "lda"
+        if not (spatial or lda) or self.current_epoch > 0:
+            return  # nothing in closed form, or resuming from a checkpoint
         dm = getattr(self.trainer, "datamodule", None)
-        self.fit_lda_readout(dm.train_dataloader() if dm is not None else self.trainer.train_dataloader)
+        batches = list(dm.train_dataloader() if dm is not None else self.trainer.train_dataloader)
+        if spatial:  # e.g. CSP spatial filters (sensor_bandpower), before the read-out sees their features
+            tok.fit_closed_form([{k: v.to(self.device) if torch.is_tensor(v) else v for k, v in b.items()}
+                                 for b in batches], self.num_classes)
+        if lda:
+            self.fit_lda_readout(batches)
 
     def configure_optimizers(self):
         out = super().configure_optimizers()
