@@ -6,6 +6,7 @@ from typing import Unpack
 
 import torch
 import torch.nn.functional as F
+from lightning.pytorch.utilities import move_data_to_device
 from torch import Tensor
 from torchmetrics import MetricCollection
 from torchmetrics.classification import (
@@ -120,7 +121,7 @@ class DecodingTask(BaseTask):
         was_training = self.model.training
         self.model.train()
         for batch in batches:
-            self.model({k: v.to(self.device) if torch.is_tensor(v) else v for k, v in batch.items()})
+            self.model(move_data_to_device(batch, self.device))
         for m, mom in zip(norms, momenta):
             m.momentum = mom
         self.model.train(was_training)
@@ -140,8 +141,7 @@ class DecodingTask(BaseTask):
         dm = getattr(self.trainer, "datamodule", None)
         batches = list(dm.train_dataloader() if dm is not None else self.trainer.train_dataloader)
         if spatial:  # e.g. CSP spatial filters (sensor_bandpower), before the read-out sees their features
-            tok.fit_closed_form([{k: v.to(self.device) if torch.is_tensor(v) else v for k, v in b.items()}
-                                 for b in batches], self.num_classes)
+            tok.fit_closed_form([move_data_to_device(b, self.device) for b in batches], self.num_classes)
         if lda:
             self.fit_lda_readout(batches)
 

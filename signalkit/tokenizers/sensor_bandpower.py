@@ -226,9 +226,9 @@ class SensorBandPowerTokenizer(nn.Module):
 
     # ------------------------------------------------------------------ closed form
     @torch.no_grad()
-    def basis_covariances(self, batches) -> tuple[np.ndarray, np.ndarray]:
+    def basis_covariances(self, batches) -> tuple[np.ndarray, np.ndarray, Tensor]:
         """Band-passed covariances of the windows in the basis space: ``(N, bands, J', J')`` over the basis
-        columns that any window uses (``J'``), their class ids ``(N,)``; also sets ``self._active``."""
+        columns that any window uses (``J'``), their class ids ``(N,)`` and those columns ``(J,)`` bool."""
         covs, ys, active = [], [], None
         nb = len(self.bands)
         for batch in batches:
@@ -241,19 +241,19 @@ class SensorBandPowerTokenizer(nn.Module):
             zf = zf - zf.mean(-1, keepdim=True)
             covs.append(torch.einsum("bnjt,bnkt->bnjk", zf, zf) / t)
             ys.append(torch.as_tensor(batch["y"]).reshape(-1).cpu())
-        self._active = active.cpu()
-        cov = torch.cat(covs).cpu()[:, :, self._active][:, :, :, self._active]
-        return cov.numpy(), torch.cat(ys).numpy()
+        active = active.cpu()
+        cov = torch.cat(covs).cpu()[:, :, active][:, :, :, active]
+        return cov.numpy(), torch.cat(ys).numpy(), active
 
     @torch.no_grad()
     def fit_closed_form(self, batches, num_classes: int) -> None:
         """CSP per band on the training ``batches`` (:func:`csp_filters`), written into ``coef``."""
-        cov, y = self.basis_covariances(batches)
+        cov, y, active = self.basis_covariances(batches)
         present = [k for k in range(num_classes) if np.any(y == k)]
         if len(present) < 2:
             raise ValueError("sensor_bandpower closed form: the training windows hold fewer than 2 classes")
         coef = torch.zeros_like(self.coef, dtype=torch.float64)
-        idx = torch.nonzero(self._active).flatten().cpu()
+        idx = torch.nonzero(active).flatten()
         for i in range(len(self.bands)):
             class_covs = np.stack([cov[y == k, i].mean(0) for k in present])
             w = csp_filters(class_covs, self.filters, self.shrinkage)
