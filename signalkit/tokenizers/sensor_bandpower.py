@@ -251,7 +251,8 @@ class SensorBandPowerTokenizer(nn.Module):
         cov, y, active = self.basis_covariances(batches)
         present = [k for k in range(num_classes) if np.any(y == k)]
         if len(present) < 2:
-            raise ValueError("sensor_bandpower closed form: the training windows hold fewer than 2 classes")
+            raise ConfigError("data.split: the training windows hold fewer than 2 classes; "
+                              "model.tokenizer.closed_form cannot fit CSP filters")
         coef = torch.zeros_like(self.coef, dtype=torch.float64)
         idx = torch.nonzero(active).flatten()
         for i in range(len(self.bands)):

@@ -102,3 +102,10 @@ def test_config_errors_name_the_key(kw, key):
     args = {"dim": 6, "sfreq": 160.0, **kw}
     with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
         SensorBandPowerTokenizer(**args)
+
+
+def test_closed_form_refuses_a_single_class_naming_the_split():
+    x, y, pos = _band_power_task(n=20)
+    tok = SensorBandPowerTokenizer(dim=4, filters=4, sfreq=160.0)
+    with pytest.raises(ConfigError, match=r"data\.split: .*fewer than 2 classes"):
+        tok.fit_closed_form([{"x": x, "pos": pos.expand(20, -1, -1), "y": torch.zeros_like(y)}], 2)
