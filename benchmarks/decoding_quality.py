@@ -16,9 +16,10 @@ data README; synthetic data stays in the unit tests (a known answer), it does no
 
 Every method sees identical windows, read with MNE here (the store path is exercised by the
 unit tests and by ``configs/experiment/eeg/``). Deep models get the broadband windows, per-channel
-z-scored with training-fold statistics: signalkit's default ``eeg_decoder`` through
-``signalkit.tasks.DecodingTask`` and Lightning with the ``signalkit train`` recipe
-(``configs/task/decoding.yaml``), braindecode EEGNet and ShallowFBCSPNet through ``EEGClassifier``
+z-scored with training-fold statistics: signalkit's default, the model and task settings of each
+task's recipe (``configs/experiment/eeg/<recipe>.yaml``: ``eeg_bandpower`` for EEGMMIDB, ``eeg_erp``
+for SMNI and EEGLAB; ``$SIGNALKIT_BENCH_MODEL`` names another model) through
+``signalkit.tasks.DecodingTask`` and Lightning, braindecode EEGNet and ShallowFBCSPNet through ``EEGClassifier``
 (AdamW + cosine; EEGNet lr 1e-3, ShallowFBCSPNet lr 0.0625 * 0.01, the documented recipes),
 all with the same batch size and epochs (so the same optimiser steps). Classical peers get the
 band-pass a practitioner would use: CSP (Ledoit-Wolf) + LDA and OAS covariances + tangent space +
@@ -48,7 +49,7 @@ warnings.filterwarnings("ignore")
 DATA = Path(os.environ.get("SIGNALKIT_SAMPLE_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 if not DATA.exists():
     DATA = Path("/work/shared/data")
-OURS = "signalkit default"  # eeg_decoder (oscillatory tasks) or eeg_erp (evoked), as the recipes pick
+OURS = "signalkit default"  # the model of each task's recipe (configs/experiment/eeg/)
 
 
 @dataclass
@@ -65,6 +66,7 @@ class Task:
     ch_type: np.ndarray
     family: str
     sfreq: float
+    recipe: str = ""  # configs/experiment/eeg/<recipe>.yaml: the model and task settings signalkit runs with
 
 
 def _positions(names: list[str]) -> np.ndarray:
@@ -91,7 +93,7 @@ def paired_subject_folds(subject: np.ndarray, group: np.ndarray) -> list[tuple[n
     return folds
 
 
-def eegmmidb(runs: tuple[int, ...], label: str) -> Task:
+def eegmmidb(runs: tuple[int, ...], label: str, recipe: str) -> Task:
     """Leave one run out over ``runs`` of EEGMMIDB S001; 0-4 s after T1/T2."""
     import mne
 
@@ -107,7 +109,7 @@ def eegmmidb(runs: tuple[int, ...], label: str) -> Task:
         groups.append(np.full(len(ep), r))
     folds = leave_one_group_out(np.concatenate(groups))
     return Task(label, np.concatenate(xs), np.concatenate(xf), np.concatenate(ys), folds,
-                _positions(raw.ch_names), np.zeros(len(raw.ch_names), np.int64), "oscillatory", raw.info["sfreq"])
+                _positions(raw.ch_names), np.zeros(len(raw.ch_names), np.int64), "oscillatory", raw.info["sfreq"], recipe)
 
 
 def smni(two_class: bool) -> Task:
@@ -127,7 +129,7 @@ def smni(two_class: bool) -> Task:
     xf = mne.filter.filter_data(x.astype(np.float64), ep.info["sfreq"], 0.5, 20.0, method="iir").astype(np.float32)
     label = "UCI SMNI S1 vs S2, cross-subject (7 folds)" if two_class else "UCI SMNI 3 conditions, cross-subject (7 folds)"
     return Task(label, x, xf, y, folds, _positions(ep.ch_names), np.zeros(len(ep.ch_names), np.int64),
-                "evoked", ep.info["sfreq"])
+                "evoked", ep.info["sfreq"], "smni_erp")
 
 
 def eeglab() -> Task:
@@ -146,15 +148,15 @@ def eeglab() -> Task:
     folds = [(np.flatnonzero(onset + 0.5 <= cut), np.flatnonzero(onset >= cut))]
     return Task("EEGLAB sample square vs rt, split in time (60 / 40 %)", ep.get_data().astype(np.float32),
                 out[1].get_data().astype(np.float32), ep.events[:, 2] - 1, folds, _positions(raw.ch_names),
-                np.zeros(len(raw.ch_names), np.int64), "evoked", raw.info["sfreq"])
+                np.zeros(len(raw.ch_names), np.int64), "evoked", raw.info["sfreq"], "eeglab_erp")
 
 
 def load_tasks(names: list[str]) -> list[Task]:
     makers: dict[str, Callable[[], Task]] = {
-        "mm_executed": lambda: eegmmidb((3, 7, 11), "EEGMMIDB S001 executed left/right, leave one run out (R03/R07/R11)"),
-        "mm_imagined": lambda: eegmmidb((4, 8, 12), "EEGMMIDB S001 imagined left/right, leave one run out (R04/R08/R12)"),
-        "mm_fists_feet": lambda: eegmmidb((5, 9, 13), "EEGMMIDB S001 executed fists/feet, leave one run out (R05/R09/R13)"),
-        "mm_fists_feet_imagined": lambda: eegmmidb((6, 10, 14), "EEGMMIDB S001 imagined fists/feet, leave one run out (R06/R10/R14)"),
+        "mm_executed": lambda: eegmmidb((3, 7, 11), "EEGMMIDB S001 executed left/right, leave one run out (R03/R07/R11)", "eegmmidb_executed"),
+        "mm_imagined": lambda: eegmmidb((4, 8, 12), "EEGMMIDB S001 imagined left/right, leave one run out (R04/R08/R12)", "eegmmidb_imagined"),
+        "mm_fists_feet": lambda: eegmmidb((5, 9, 13), "EEGMMIDB S001 executed fists/feet, leave one run out (R05/R09/R13)", "eegmmidb_fists_feet"),
+        "mm_fists_feet_imagined": lambda: eegmmidb((6, 10, 14), "EEGMMIDB S001 imagined fists/feet, leave one run out (R06/R10/R14)", "eegmmidb_fists_feet"),
         "smni_3class": lambda: smni(False),
         "smni_s1s2": lambda: smni(True),
         "eeglab": eeglab,
@@ -230,12 +232,15 @@ def fit_signalkit(t: Task, tr, te, seed, epochs, batch):
         def on_train_epoch_end(self, trainer, module):
             clock.end()
 
-    recipe = to_plain(compose("train", ["task=decoding"]).task)
-    recipe.pop("name", None)
     k = int(t.y.max() + 1)
-    # the CLI's choice per task family: the evoked recipes (configs/experiment/eeg/*_erp.yaml) use eeg_erp
-    name = os.environ.get("SIGNALKIT_BENCH_MODEL") or ("eeg_erp" if t.family == "evoked" else "eeg_decoder")
-    task = DecodingTask(model=model_config(name, num_classes=k), data_contract={"sfreq": t.sfreq}, **recipe)
+    # what `signalkit train experiment=eeg/<recipe>` runs: the recipe's model and task settings
+    cfg = compose("train", [f"experiment=eeg/{t.recipe}"] if t.recipe else ["task=decoding"])
+    recipe = to_plain(cfg.task)
+    recipe.pop("name", None)
+    name = os.environ.get("SIGNALKIT_BENCH_MODEL")
+    model = model_config(name, num_classes=k) if name else to_plain(cfg.model)
+    model["head"]["num_classes"] = k
+    task = DecodingTask(model=model, data_contract={"sfreq": t.sfreq}, **recipe)
     train = DataLoader(items(xtr, t.y[tr]), batch_size=batch, shuffle=True, collate_fn=collate_sensor)
     trainer = L.Trainer(max_epochs=epochs, accelerator="cpu", devices=1, logger=False, callbacks=[Clock()],
                         enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False)
