@@ -129,7 +129,7 @@ def smni(two_class: bool) -> Task:
     xf = mne.filter.filter_data(x.astype(np.float64), ep.info["sfreq"], 0.5, 20.0, method="iir").astype(np.float32)
     label = "UCI SMNI S1 vs S2, cross-subject (7 folds)" if two_class else "UCI SMNI 3 conditions, cross-subject (7 folds)"
     return Task(label, x, xf, y, folds, _positions(ep.ch_names), np.zeros(len(ep.ch_names), np.int64),
-                "evoked", ep.info["sfreq"], "smni_erp")
+                "evoked", ep.info["sfreq"], RECIPES["smni_3class"])
 
 
 def eeglab() -> Task:
@@ -148,15 +148,15 @@ def eeglab() -> Task:
     folds = [(np.flatnonzero(onset + 0.5 <= cut), np.flatnonzero(onset >= cut))]
     return Task("EEGLAB sample square vs rt, split in time (60 / 40 %)", ep.get_data().astype(np.float32),
                 out[1].get_data().astype(np.float32), ep.events[:, 2] - 1, folds, _positions(raw.ch_names),
-                np.zeros(len(raw.ch_names), np.int64), "evoked", raw.info["sfreq"], "eeglab_erp")
+                np.zeros(len(raw.ch_names), np.int64), "evoked", raw.info["sfreq"], RECIPES["eeglab"])
 
 
 def load_tasks(names: list[str]) -> list[Task]:
     makers: dict[str, Callable[[], Task]] = {
-        "mm_executed": lambda: eegmmidb((3, 7, 11), "EEGMMIDB S001 executed left/right, leave one run out (R03/R07/R11)", "eegmmidb_executed"),
-        "mm_imagined": lambda: eegmmidb((4, 8, 12), "EEGMMIDB S001 imagined left/right, leave one run out (R04/R08/R12)", "eegmmidb_imagined"),
-        "mm_fists_feet": lambda: eegmmidb((5, 9, 13), "EEGMMIDB S001 executed fists/feet, leave one run out (R05/R09/R13)", "eegmmidb_fists_feet"),
-        "mm_fists_feet_imagined": lambda: eegmmidb((6, 10, 14), "EEGMMIDB S001 imagined fists/feet, leave one run out (R06/R10/R14)", "eegmmidb_fists_feet"),
+        "mm_executed": lambda: eegmmidb((3, 7, 11), "EEGMMIDB S001 executed left/right, leave one run out (R03/R07/R11)", RECIPES["mm_executed"]),
+        "mm_imagined": lambda: eegmmidb((4, 8, 12), "EEGMMIDB S001 imagined left/right, leave one run out (R04/R08/R12)", RECIPES["mm_imagined"]),
+        "mm_fists_feet": lambda: eegmmidb((5, 9, 13), "EEGMMIDB S001 executed fists/feet, leave one run out (R05/R09/R13)", RECIPES["mm_fists_feet"]),
+        "mm_fists_feet_imagined": lambda: eegmmidb((6, 10, 14), "EEGMMIDB S001 imagined fists/feet, leave one run out (R06/R10/R14)", RECIPES["mm_fists_feet_imagined"]),
         "smni_3class": lambda: smni(False),
         "smni_s1s2": lambda: smni(True),
         "eeglab": eeglab,
@@ -411,6 +411,10 @@ def run_task(t: Task, args, emit) -> tuple[list, list[str]]:
 
 HEADER = ["task (real data)", "method", "runs", "train windows", "balanced accuracy",
           "signalkit minus this [95 % CI]", "CPU s / epoch", "vs EEGNet", "CPU s / run"]
+# the recipe (configs/experiment/eeg/<name>.yaml) a user runs for each task: signalkit's model and settings
+RECIPES = {"mm_executed": "eegmmidb_executed", "mm_imagined": "eegmmidb_imagined", "mm_fists_feet": "eegmmidb_fists_feet",
+           "mm_fists_feet_imagined": "eegmmidb_fists_feet", "smni_3class": "smni_erp", "smni_s1s2": "smni_erp",
+           "eeglab": "eeglab_erp"}
 ALL_TASKS = ["mm_executed", "mm_imagined", "mm_fists_feet", "mm_fists_feet_imagined", "smni_3class", "smni_s1s2", "eeglab"]
 
 

@@ -11,7 +11,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from benchmarks.data_path import BATCH, _cpu_of, one_run  # noqa: E402
-from benchmarks.decoding_quality import EpochClock, leave_one_group_out, paired_difference, paired_subject_folds  # noqa: E402
+from benchmarks.decoding_quality import (  # noqa: E402
+    ALL_TASKS, RECIPES, EpochClock, leave_one_group_out, paired_difference, paired_subject_folds)
 
 
 class Counting(torch.utils.data.Dataset):
@@ -84,3 +85,12 @@ def test_paired_difference_is_the_mean_and_t_interval_of_run_differences():
     assert m == pytest.approx(0.25) and lo == pytest.approx(0.25 - 3.1765, abs=1e-3)
     assert hi == pytest.approx(0.25 + 3.1765, abs=1e-3)
     assert paired_difference([1.0, 1.0, 1.0], [0.0, 0.0, 0.0]) == (1.0, 1.0, 1.0)
+
+
+def test_every_decoding_task_runs_an_existing_recipe_with_its_family_model():
+    from signalkit.config import compose
+
+    assert set(RECIPES) == set(ALL_TASKS)
+    for task, recipe in RECIPES.items():
+        model = compose("train", [f"experiment=eeg/{recipe}"]).model.name
+        assert model == ("eeg_bandpower" if task.startswith("mm_") else "eeg_erp"), (task, model)
