@@ -18,6 +18,11 @@ mean squared error of the held-out scores against their {-1, +1} targets (the ri
 a continuous score), and exact ties after that to the larger penalty. On Haxby face vs house the
 accuracy alone tied every penalty and its larger-penalty rule lost a fold the squared error keeps
 (benchmarks/RECORDED.md).
+
+With ``blocks`` (one id per example: the window, e.g. the fMRI block, an example was cut from) the
+read-out is fitted on the examples (single volumes) but the inner CV scores what the test does: each
+held-out block by the mean of its examples' scores (for a linear read-out, the score of the block's
+mean), its balanced accuracy and squared error taken over blocks.
 """
 
 from __future__ import annotations
@@ -103,13 +108,37 @@ def inner_folds(groups: np.ndarray | None, n: int) -> list[np.ndarray]:
     return [np.arange(i, n, k) for i in range(k)]
 
 
+def block_means(scores: np.ndarray, y: np.ndarray, blocks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``scores (m, K)`` and class ids ``y (m,)`` of examples -> the mean score and the class of each
+    block (``blocks (m,)``: one id per example), blocks in ascending id order."""
+    ids, inv = np.unique(blocks, return_inverse=True)
+    sums = np.zeros((len(ids), scores.shape[1]))
+    np.add.at(sums, inv, scores)
+    first = np.zeros(len(ids), dtype=np.int64)
+    first[inv[::-1]] = np.arange(len(inv))[::-1]
+    return sums / np.bincount(inv, minlength=len(ids))[:, None], y[first]
+
+
+def _check_blocks(blocks: np.ndarray, y: np.ndarray, groups: np.ndarray | None) -> np.ndarray:
+    blocks = np.asarray(blocks)
+    if blocks.shape != y.shape:
+        raise ValueError(f"ridge read-out: blocks must hold one id per example, got {blocks.shape} for {y.shape}")
+    for name, values in (("class", y), ("group", groups)):
+        if values is None:
+            continue
+        pairs = np.unique(np.stack([np.unique(blocks, return_inverse=True)[1], np.asarray(values)]), axis=1)
+        if pairs.shape[1] != len(np.unique(blocks)):
+            raise ValueError(f"ridge read-out: every block must lie in one {name}; some blocks mix {name}s")
+    return blocks
+
+
 def fit_ridge_classifier(x: np.ndarray, y: np.ndarray, num_classes: int, groups: np.ndarray | None = None,
-                         alphas: Sequence[float] = DEFAULT_ALPHAS) -> RidgeFit:
+                         alphas: Sequence[float] = DEFAULT_ALPHAS, blocks: np.ndarray | None = None) -> RidgeFit:
     """Fit a ridge classifier on ``x (N, V)`` with class ids ``y (N,)``.
 
     The relative penalty is chosen among ``alphas`` by inner cross-validation over ``groups (N,)``
-    (module docstring: balanced accuracy, ties by squared error), then the read-out is refitted on
-    all ``N`` examples. Returns a :class:`RidgeFit` whose ``weight (K, V)`` and ``bias (K,)`` give scores ``x @ weight.T + bias``.
+    (module docstring: balanced accuracy, ties by squared error; with ``blocks (N,)`` both scored
+    on the held-out blocks' mean scores), then the read-out is refitted on all ``N`` examples. Returns a :class:`RidgeFit` whose ``weight (K, V)`` and ``bias (K,)`` give scores ``x @ weight.T + bias``.
     """
     x = np.asarray(x, dtype=np.float32)
     y = np.asarray(y, dtype=np.int64)
@@ -121,19 +150,28 @@ def fit_ridge_classifier(x: np.ndarray, y: np.ndarray, num_classes: int, groups:
         raise ValueError(f"ridge read-out: penalties must be positive, got {list(alphas)}")
     if not np.isfinite(x).all():
         raise ValueError("ridge read-out: the training features hold NaN or Inf")
+    if blocks is not None:
+        blocks = _check_blocks(blocks, y, None if groups is None else np.asarray(groups))
     rel = sorted(float(a) for a in alphas)
     g, t = gram(x), _targets(y, num_classes)
-    folds = [f for f in inner_folds(None if groups is None else np.asarray(groups), len(x))
-             if 0 < len(f) < len(x)]
+    if blocks is not None and (groups is None or len(np.unique(groups)) < 2):
+        # interleaved folds over whole blocks: a block's examples are never split between fit and score
+        ids, inv = np.unique(blocks, return_inverse=True)
+        folds = [np.flatnonzero(np.isin(inv, f)) for f in inner_folds(None, len(ids))]
+    else:
+        folds = inner_folds(None if groups is None else np.asarray(groups), len(x))
+    folds = [f for f in folds if 0 < len(f) < len(x)]
     scores, mse = np.zeros(len(rel)), np.zeros(len(rel))
     for held in folds:
         fit_rows = np.setdiff1d(np.arange(len(x)), held)
         model = _DualRidge(g, fit_rows, t[fit_rows])
         scale = model.trace / len(fit_rows) or 1.0
         for i, a in enumerate(rel):
-            pred = model.predict(held, a * scale)
-            scores[i] += _balanced_accuracy(y[held], pred.argmax(1))
-            mse[i] += float(((pred - t[held]) ** 2).mean())
+            pred, y_held = model.predict(held, a * scale), y[held]
+            if blocks is not None:
+                pred, y_held = block_means(pred, y_held, blocks[held])
+            scores[i] += _balanced_accuracy(y_held, pred.argmax(1))
+            mse[i] += float(((pred - _targets(y_held, num_classes)) ** 2).mean())
     scores /= max(1, len(folds))
     mse /= max(1, len(folds))
     # best accuracy; ties: lower squared error, then the larger penalty (rounded: float noise is no tie-break)
