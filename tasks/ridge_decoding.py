@@ -26,7 +26,7 @@ from lightning.pytorch.utilities import move_data_to_device
 from torch import Tensor, nn
 
 from signalkit.errors import ConfigError
-from signalkit.heads.ridge import DEFAULT_ALPHAS, RidgeFit, fit_ridge_classifier
+from signalkit.heads.ridge import DEFAULT_ALPHAS, REFITS, RidgeFit, fit_ridge_classifier
 from signalkit.tasks.base import BaseTaskOptions
 from signalkit.tasks.decoding import FMRIDecodingTask
 from signalkit.tasks.registry import TASKS
@@ -129,11 +129,15 @@ class RidgeDecodingTask(FMRIDecodingTask):
             (block-averaged volumes), or ``"volume"``, each frame of each window (T times as many
             examples; the inner CV scores held-out blocks by their frames' mean score, which is how
             the fitted model scores a test window: a linear read-out of the block average).
+        readout_refit: the read-out once the penalty is chosen: ``"all"``, refitted on every
+            training example, or ``"fold_mean"``, the mean of the inner folds' models at that
+            penalty (as nilearn's ``Decoder`` averages its fold models).
     """
 
     def __init__(self, *, class_weights: list[float] | None = None, label_smoothing: float = 0.0,
                  fc_baseline: bool = False, linear_svm_baseline: bool = True,
-                 alphas: list[float] | None = None, readout_samples: str = "block", **base: Unpack[BaseTaskOptions]):
+                 alphas: list[float] | None = None, readout_samples: str = "block",
+                 readout_refit: str = "all", **base: Unpack[BaseTaskOptions]):
         if class_weights is not None:
             raise ConfigError("task.class_weights: the ridge read-out weighs every window equally (set it to null)")
         if alphas is not None and (not len(alphas) or min(float(a) for a in alphas) <= 0):
@@ -141,6 +145,8 @@ class RidgeDecodingTask(FMRIDecodingTask):
         if readout_samples not in READOUT_SAMPLES:
             raise ConfigError(f"task.readout_samples: expected one of {list(READOUT_SAMPLES)}, "
                               f"got {readout_samples!r}")
+        if readout_refit not in REFITS:
+            raise ConfigError(f"task.readout_refit: expected one of {list(REFITS)}, got {readout_refit!r}")
         base.setdefault("weight_decay", 0.0)  # nothing is optimised: no decay, no warmup by default
         base.setdefault("warmup_epochs", 0.0)
         super().__init__(class_weights=class_weights, label_smoothing=label_smoothing,
@@ -156,7 +162,8 @@ class RidgeDecodingTask(FMRIDecodingTask):
         x, y, groups, blocks = readout_inputs(self.model, batches, self.device, samples=samples)
         alphas = self.hparams.alphas if self.hparams.alphas is not None else DEFAULT_ALPHAS
         fit = fit_ridge_classifier(x, y, self.num_classes, groups=groups, alphas=alphas,
-                                   blocks=blocks if samples == "volume" else None)
+                                   blocks=blocks if samples == "volume" else None,
+                                   refit=self.hparams.readout_refit)
         fc = readout_layer(self.model)
         if tuple(fc.weight.shape) != fit.weight.shape:
             raise ConfigError(f"model.head: head.fc has shape {tuple(fc.weight.shape)}, the read-out "
