@@ -117,7 +117,7 @@ def test_haxby_recipe_leave_one_run_out_with_the_svm_beside_it(store, tmp_path):
         assert key in saved, key
     assert saved["train/ridge_inner_folds"] == 3.0  # the three training runs, none held out for validation
     assert saved["train/ridge_windows"] == 18.0  # 3 runs x 6 blocks
-    assert saved["train/ridge_examples"] == 108.0  # the recipe fits single volumes: 18 blocks x 6 volumes
+    assert saved["train/ridge_examples"] == 18.0  # the recipe fits the block averages (readout_samples=block)
     assert saved["test/balanced_accuracy_linear_svm"] >= 0.99  # 6 test blocks, strong patterns
     assert metrics["test/balanced_accuracy"] >= 0.99, metrics
     # the run folder's checkpoint is a normal model: the fitted read-out is in it
