@@ -146,7 +146,9 @@ def fit_ridge_classifier(x: np.ndarray, y: np.ndarray, num_classes: int, groups:
     (module docstring: balanced accuracy, ties by squared error; with ``blocks (N,)`` both scored
     on the held-out blocks' mean scores). ``refit="all"``: the read-out is then refitted on all
     ``N`` examples; ``refit="fold_mean"``: it is the mean of the inner folds' models at the chosen
-    penalty (weights and biases averaged, as nilearn's ``Decoder`` averages its fold models). Returns a :class:`RidgeFit` whose ``weight (K, V)`` and ``bias (K,)`` give scores ``x @ weight.T + bias``.
+    penalty (weights and biases averaged, as nilearn's ``Decoder`` averages its fold models).
+    Returns a :class:`RidgeFit` whose ``weight (K, V)`` and ``bias (K,)`` give scores
+    ``x @ weight.T + bias``.
     """
     x = np.asarray(x, dtype=np.float32)
     y = np.asarray(y, dtype=np.int64)

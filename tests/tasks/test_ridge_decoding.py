@@ -144,7 +144,7 @@ def test_readout_options_are_one_clear_error_naming_the_key():
     tok = task.model.tokenizer
     plain = tok.forward
     tok.forward = lambda batch: plain(batch) ** 2
-    with pytest.raises(ConfigError, match=r"task.readout_samples=volume: the read-out input of a window is not the mean"):
+    with pytest.raises(ConfigError, match=r"task.readout_samples=volume: the read-out input of a window is not"):
         task.fit_readout(batches())
     tok.forward = plain
     task.fit_readout(batches())  # the plain tokenizer passes the check
