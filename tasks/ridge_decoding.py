@@ -44,11 +44,19 @@ def readout_layer(model: nn.Module) -> nn.Linear:
 READOUT_SAMPLES = ("block", "volume")
 
 
-@torch.no_grad()
-def readout_inputs(model: nn.Module, batches: Iterable[dict], device: torch.device | None = None,
-                   samples: str = "block") -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray]:
+def readout_inputs(model: nn.Module, batches: Iterable[dict],
+                   device: torch.device | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """What ``head.fc`` receives for every window of ``batches``, in eval mode (no dropout or
-    augmentation): features ``(N, F)`` float32, class ids ``(N,)``, groups ``(N,)`` (the batches'
+    augmentation): features ``(N, F)`` float32, class ids ``(N,)`` and groups ``(N,)`` (the
+    batches' ``rec``, one id per recording; ``None`` when a batch has none)."""
+    return readout_examples(model, batches, device, samples="block")[:3]
+
+
+@torch.no_grad()
+def readout_examples(model: nn.Module, batches: Iterable[dict], device: torch.device | None = None,
+                     samples: str = "block") -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray]:
+    """The ridge's training examples: what ``head.fc`` receives, in eval mode (no dropout or
+    augmentation), as features ``(N, F)`` float32, class ids ``(N,)``, groups ``(N,)`` (the batches'
     ``rec``, one id per recording; ``None`` when a batch has none) and blocks ``(N,)`` (the window
     each row comes from, numbered in order).
 
@@ -159,7 +167,7 @@ class RidgeDecodingTask(FMRIDecodingTask):
         """Fit the ridge read-out on ``batches`` (dicts with ``x``, ``y`` and optionally ``rec``)
         and copy its ``weight (K, F)`` and ``bias (K,)`` into ``head.fc``."""
         samples = self.hparams.readout_samples
-        x, y, groups, blocks = readout_inputs(self.model, batches, self.device, samples=samples)
+        x, y, groups, blocks = readout_examples(self.model, batches, self.device, samples=samples)
         alphas = self.hparams.alphas if self.hparams.alphas is not None else DEFAULT_ALPHAS
         fit = fit_ridge_classifier(x, y, self.num_classes, groups=groups, alphas=alphas,
                                    blocks=blocks if samples == "volume" else None,
