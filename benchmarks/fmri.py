@@ -15,7 +15,9 @@ Rows (markdown table on stdout, JSON in ``<out>/fmri.json``):
   run out over the runs (the closed-form ridge trains on all other runs; deterministic, no seeds),
   8-way and face vs house, on the ``acq-1slice`` and ``acq-25mm`` (brain mask from ``derivatives/``)
   variants, with the linear SVM on the same blocks from the same run's ``metrics.json``; per fold,
-  mean ± std over folds and the paired difference. ``--haxby-folds N`` limits the folds (runs 1..N).
+  mean ± std over folds and the paired difference. ``--haxby-folds N`` limits the folds (runs 1..N);
+  ``--override KEY=VALUE`` (repeatable) is added to every fold's command, e.g.
+  ``--override task.readout_samples=volume``.
 """
 
 from __future__ import annotations
@@ -64,7 +66,7 @@ HAXBY_CLASSES = "[bottle,cat,chair,face,house,scissors,scrambledpix,shoe]"
 HAXBY_TASKS = (("8-way", HAXBY_CLASSES), ("face vs house", "[face,house]"))
 
 
-def bench_haxby(root: Path, out: Path, folds: int) -> dict:
+def bench_haxby(root: Path, out: Path, folds: int, overrides: list[str] | None = None) -> dict:
     """Leave-one-run-out balanced accuracy of ``experiment=fmri/haxby`` (closed-form ridge, trained
     on every other run) and of the linear SVM on the same blocks, both from each fold's
     ``metrics.json``; per fold, mean ± std over folds, and the paired difference."""
@@ -85,7 +87,8 @@ def bench_haxby(root: Path, out: Path, folds: int) -> dict:
             model, svm, cpu = [], [], time.process_time()
             for test in ids[:folds]:
                 m = _train(["experiment=fmri/haxby", f"data.store={store}", f"data.events={events}",
-                            f"test_run={test}", f"output_dir={out / f'haxby_{acq}_{task[:1]}_{test}'}"])
+                            f"test_run={test}", f"output_dir={out / f'haxby_{acq}_{task[:1]}_{test}'}",
+                            *(overrides or [])])
                 model.append(m["test/balanced_accuracy"])
                 svm.append(m["test/balanced_accuracy_linear_svm"])
             diff = np.asarray(model) - np.asarray(svm)
@@ -125,6 +128,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer epochs (smoke run)")
     parser.add_argument("--only", choices=["all", "haxby"], default="all")
     parser.add_argument("--haxby-folds", type=int, default=8, help="leave-one-run-out folds (test runs 1..N)")
+    parser.add_argument("--override", action="append", default=[],
+                        help="KEY=VALUE added to every Haxby fold's command (repeatable)")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: min(4, cores))")
     args = parser.parse_args()
     import torch
@@ -137,7 +142,7 @@ def main() -> None:
 
     haxby = Path(args.data) / "fmri" / "haxby"
     if args.only == "haxby":
-        res = bench_haxby(haxby, out, args.haxby_folds)
+        res = bench_haxby(haxby, out, args.haxby_folds, args.override)
         (out / "fmri_haxby.json").write_text(json.dumps(res, indent=2))
         print(haxby_table(res))
         return
@@ -172,7 +177,7 @@ def main() -> None:
                                                                            "test/mse_global_mean", "test/skill")}
         results["reconstruction_nipy"]["seconds"] = round(time.time() - t, 1)
     if haxby.is_dir():
-        results.update(bench_haxby(haxby, out, args.haxby_folds))
+        results.update(bench_haxby(haxby, out, args.haxby_folds, args.override))
     (out / "fmri.json").write_text(json.dumps(results, indent=2))
     print("| benchmark | result | baseline | seconds |\n|---|---|---|---|")
     ing = results["ingest"]

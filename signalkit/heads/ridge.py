@@ -18,6 +18,15 @@ mean squared error of the held-out scores against their {-1, +1} targets (the ri
 a continuous score), and exact ties after that to the larger penalty. On Haxby face vs house the
 accuracy alone tied every penalty and its larger-penalty rule lost a fold the squared error keeps
 (benchmarks/RECORDED.md).
+
+With ``blocks`` (one id per example: the window, e.g. the fMRI block, an example was cut from) the
+read-out is fitted on the examples (single volumes) but the inner CV scores what the test does: each
+held-out block by the mean of its examples' scores (for a linear read-out, the score of the block's
+mean), its balanced accuracy and squared error taken over blocks.
+
+``refit="fold_mean"`` returns, instead of a refit on all examples at the chosen penalty, the mean of
+the inner folds' models at that penalty (nilearn's ``Decoder`` averages its fold models the same way):
+an average over several training subsets, less dependent on any one run than a single refit.
 """
 
 from __future__ import annotations
@@ -28,6 +37,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 DEFAULT_ALPHAS: tuple[float, ...] = tuple(float(a) for a in np.logspace(-4, 2, 13))
+REFITS: tuple[str, ...] = ("all", "fold_mean")
 _CHUNK = 1 << 15  # columns (voxels) per float64 block when forming Gram products
 
 
@@ -103,13 +113,42 @@ def inner_folds(groups: np.ndarray | None, n: int) -> list[np.ndarray]:
     return [np.arange(i, n, k) for i in range(k)]
 
 
+def block_means(scores: np.ndarray, y: np.ndarray, blocks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``scores (m, K)`` and class ids ``y (m,)`` of examples -> the mean score and the class of each
+    block (``blocks (m,)``: one id per example), blocks in ascending id order."""
+    ids, inv = np.unique(blocks, return_inverse=True)
+    sums = np.zeros((len(ids), scores.shape[1]))
+    np.add.at(sums, inv, scores)
+    first = np.zeros(len(ids), dtype=np.int64)
+    first[inv[::-1]] = np.arange(len(inv))[::-1]
+    return sums / np.bincount(inv, minlength=len(ids))[:, None], y[first]
+
+
+def _check_blocks(blocks: np.ndarray, y: np.ndarray, groups: np.ndarray | None) -> np.ndarray:
+    blocks = np.asarray(blocks)
+    if blocks.shape != y.shape:
+        raise ValueError(f"ridge read-out: blocks must hold one id per example, got {blocks.shape} for {y.shape}")
+    for name, values in (("class", y), ("group", groups)):
+        if values is None:
+            continue
+        pairs = np.unique(np.stack([np.unique(blocks, return_inverse=True)[1], np.asarray(values)]), axis=1)
+        if pairs.shape[1] != len(np.unique(blocks)):
+            raise ValueError(f"ridge read-out: every block must lie in one {name}; some blocks mix {name}s")
+    return blocks
+
+
 def fit_ridge_classifier(x: np.ndarray, y: np.ndarray, num_classes: int, groups: np.ndarray | None = None,
-                         alphas: Sequence[float] = DEFAULT_ALPHAS) -> RidgeFit:
+                         alphas: Sequence[float] = DEFAULT_ALPHAS, blocks: np.ndarray | None = None,
+                         refit: str = "all") -> RidgeFit:
     """Fit a ridge classifier on ``x (N, V)`` with class ids ``y (N,)``.
 
     The relative penalty is chosen among ``alphas`` by inner cross-validation over ``groups (N,)``
-    (module docstring: balanced accuracy, ties by squared error), then the read-out is refitted on
-    all ``N`` examples. Returns a :class:`RidgeFit` whose ``weight (K, V)`` and ``bias (K,)`` give scores ``x @ weight.T + bias``.
+    (module docstring: balanced accuracy, ties by squared error; with ``blocks (N,)`` both scored
+    on the held-out blocks' mean scores). ``refit="all"``: the read-out is then refitted on all
+    ``N`` examples; ``refit="fold_mean"``: it is the mean of the inner folds' models at the chosen
+    penalty (weights and biases averaged, as nilearn's ``Decoder`` averages its fold models).
+    Returns a :class:`RidgeFit` whose ``weight (K, V)`` and ``bias (K,)`` give scores
+    ``x @ weight.T + bias``.
     """
     x = np.asarray(x, dtype=np.float32)
     y = np.asarray(y, dtype=np.int64)
@@ -121,32 +160,59 @@ def fit_ridge_classifier(x: np.ndarray, y: np.ndarray, num_classes: int, groups:
         raise ValueError(f"ridge read-out: penalties must be positive, got {list(alphas)}")
     if not np.isfinite(x).all():
         raise ValueError("ridge read-out: the training features hold NaN or Inf")
+    if refit not in REFITS:
+        raise ValueError(f"ridge read-out: refit must be one of {list(REFITS)}, got {refit!r}")
+    if blocks is not None:
+        blocks = _check_blocks(blocks, y, None if groups is None else np.asarray(groups))
     rel = sorted(float(a) for a in alphas)
     g, t = gram(x), _targets(y, num_classes)
-    folds = [f for f in inner_folds(None if groups is None else np.asarray(groups), len(x))
-             if 0 < len(f) < len(x)]
+    if blocks is not None and (groups is None or len(np.unique(groups)) < 2):
+        # interleaved folds over whole blocks: a block's examples are never split between fit and score
+        ids, inv = np.unique(blocks, return_inverse=True)
+        folds = [np.flatnonzero(np.isin(inv, f)) for f in inner_folds(None, len(ids))]
+    else:
+        folds = inner_folds(None if groups is None else np.asarray(groups), len(x))
+    folds = [f for f in folds if 0 < len(f) < len(x)]
     scores, mse = np.zeros(len(rel)), np.zeros(len(rel))
     for held in folds:
         fit_rows = np.setdiff1d(np.arange(len(x)), held)
         model = _DualRidge(g, fit_rows, t[fit_rows])
         scale = model.trace / len(fit_rows) or 1.0
         for i, a in enumerate(rel):
-            pred = model.predict(held, a * scale)
-            scores[i] += _balanced_accuracy(y[held], pred.argmax(1))
-            mse[i] += float(((pred - t[held]) ** 2).mean())
+            pred, y_held = model.predict(held, a * scale), y[held]
+            if blocks is not None:
+                pred, y_held = block_means(pred, y_held, blocks[held])
+            scores[i] += _balanced_accuracy(y_held, pred.argmax(1))
+            mse[i] += float(((pred - _targets(y_held, num_classes)) ** 2).mean())
     scores /= max(1, len(folds))
     mse /= max(1, len(folds))
     # best accuracy; ties: lower squared error, then the larger penalty (rounded: float noise is no tie-break)
     best = max(range(len(rel)), key=lambda i: (round(float(scores[i]), 9), -round(float(mse[i]), 9), i))
-    full = _DualRidge(g, np.arange(len(x)), t)
-    alpha = rel[best] * (full.trace / len(x) or 1.0)
-    dual = full.dual(alpha)  # (N, K)
-    mu = x.mean(0, dtype=np.float64)
-    weight = np.zeros((x.shape[1], num_classes), dtype=np.float64)
-    for j in range(0, x.shape[1], _CHUNK):
-        weight[j:j + _CHUNK] = np.asarray(x[:, j:j + _CHUNK], dtype=np.float64).T @ dual
-    weight -= mu[:, None] * dual.sum(0)[None, :]
-    bias = full.t_mean - mu @ weight
+    if refit == "fold_mean" and folds:
+        weight, bias = np.zeros((x.shape[1], num_classes)), np.zeros(num_classes)
+        for held in folds:  # each inner fold's model at the chosen penalty (its own scale, as scored)
+            fit_rows = np.setdiff1d(np.arange(len(x)), held)
+            model = _DualRidge(g, fit_rows, t[fit_rows])
+            w, b = _primal(x, fit_rows, model, rel[best] * (model.trace / len(fit_rows) or 1.0))
+            weight += w / len(folds)
+            bias += b / len(folds)
+        gc_trace = float(np.trace(g) - g.sum() / len(x))  # trace of the centred Gram matrix
+        alpha = rel[best] * (gc_trace / len(x) or 1.0)
+    else:
+        full = _DualRidge(g, np.arange(len(x)), t)
+        alpha = rel[best] * (full.trace / len(x) or 1.0)
+        weight, bias = _primal(x, np.arange(len(x)), full, alpha)
     return RidgeFit(weight=weight.T.astype(np.float32), bias=bias.astype(np.float32), alpha=float(alpha),
                     alpha_rel=rel[best], alphas=rel, cv_scores=[float(s) for s in scores], n_folds=len(folds),
                     cv_mse=[float(m) for m in mse])
+
+
+def _primal(x: np.ndarray, rows: np.ndarray, model: _DualRidge, alpha: float) -> tuple[np.ndarray, np.ndarray]:
+    """Primal ``weight (V, K)`` and ``bias (K,)`` (float64) of the ridge ``model`` fitted on ``x[rows]``."""
+    dual = model.dual(alpha)  # (n, K)
+    mu = x[rows].mean(0, dtype=np.float64) if len(rows) < len(x) else x.mean(0, dtype=np.float64)
+    weight = np.zeros((x.shape[1], dual.shape[1]), dtype=np.float64)
+    for j in range(0, x.shape[1], _CHUNK):
+        weight[j:j + _CHUNK] = np.asarray(x[rows, j:j + _CHUNK], dtype=np.float64).T @ dual
+    weight -= mu[:, None] * dual.sum(0)[None, :]
+    return weight, model.t_mean - mu @ weight

@@ -114,3 +114,75 @@ def test_bad_input_is_one_clear_error(bad, match):
     args.update(bad)
     with pytest.raises(ValueError, match=match):
         fit_ridge_classifier(**args)
+
+
+def volume_data(blocks_per_group: int = 6, groups: int = 4, frames: int = 5, v: int = 30, k: int = 3, seed: int = 0):
+    """Volumes ``x (N*frames, V)`` of blocks (one class each) in groups (runs): block id, class, group per row."""
+    rng = np.random.default_rng(seed)
+    n = blocks_per_group * groups
+    yb = np.arange(n) % k
+    means = rng.standard_normal((k, v)) * 0.5
+    x = (np.repeat(means[yb], frames, 0) + rng.standard_normal((n * frames, v))).astype(np.float32)
+    return x, np.repeat(yb, frames), np.repeat(np.repeat(np.arange(groups), blocks_per_group), frames), \
+        np.repeat(np.arange(n), frames)
+
+
+def test_with_blocks_the_inner_cv_scores_held_out_blocks_by_their_mean_score():
+    x, y, g, b = volume_data(seed=4)
+    rel = [1e-2, 1.0, 1e2]
+    fit = fit_ridge_classifier(x, y, 3, groups=g, alphas=rel, blocks=b)
+    ba, mse = [], []
+    for a in rel:
+        accs, errs = [], []
+        for held in np.unique(g):
+            tr, te = g != held, g == held
+            w, bias = primal_ridge(x[tr], y[tr], 3, a * scale_of(x[tr]))  # fitted on the volumes
+            ids = np.unique(b[te])
+            scores = np.stack([(x[b == i] @ w.T + bias).mean(0) for i in ids])  # one mean score per block
+            yb = np.array([y[b == i][0] for i in ids])
+            pred = scores.argmax(1)
+            accs.append(np.mean([np.mean(pred[yb == c] == c) for c in np.unique(yb)]))
+            errs.append(((scores - (np.eye(3)[yb] * 2 - 1)) ** 2).mean())
+        ba.append(float(np.mean(accs)))
+        mse.append(float(np.mean(errs)))
+    np.testing.assert_allclose(fit.cv_scores, ba, atol=1e-9)
+    np.testing.assert_allclose(fit.cv_mse, mse, rtol=1e-6)
+    # the blocks change how penalties are scored, not the fit: all volumes at the chosen penalty
+    w, bias = primal_ridge(x, y, 3, fit.alpha)
+    np.testing.assert_allclose(fit.weight, w, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(fit.bias, bias, rtol=1e-4, atol=1e-6)
+    # per-volume scoring differs from per-block scoring on these noisy volumes
+    assert fit.cv_scores != fit_ridge_classifier(x, y, 3, groups=g, alphas=rel).cv_scores
+
+
+def test_blocks_without_groups_are_never_split_between_fit_and_score():
+    x, y, _, b = volume_data(groups=1, blocks_per_group=10)
+    fit = fit_ridge_classifier(x, y, 3, alphas=[1.0], blocks=b)
+    assert fit.n_folds == 5  # 5 interleaved folds over the 10 blocks (each block's 5 volumes together)
+
+
+def test_fold_mean_is_the_mean_of_the_inner_fold_models_at_the_chosen_penalty():
+    x, y, g = data(n_per_group=8, groups=4, v=20, seed=2)
+    rel = [1e-2, 1.0, 1e2]
+    fit = fit_ridge_classifier(x, y, 3, groups=g, alphas=rel, refit="fold_mean")
+    ref = fit_ridge_classifier(x, y, 3, groups=g, alphas=rel)
+    assert fit.alpha_rel == ref.alpha_rel and fit.cv_scores == ref.cv_scores and fit.alpha == pytest.approx(ref.alpha)
+    models = [primal_ridge(x[g != h], y[g != h], 3, fit.alpha_rel * scale_of(x[g != h])) for h in range(4)]
+    np.testing.assert_allclose(fit.weight, np.mean([m[0] for m in models], 0), rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(fit.bias, np.mean([m[1] for m in models], 0), rtol=1e-4, atol=1e-6)
+    assert not np.allclose(fit.weight, ref.weight, atol=1e-3)  # not the refit on all examples
+
+
+@pytest.mark.parametrize("bad, match", [
+    (dict(refit="best"), "refit must be one of"),
+    (dict(blocks=np.array([0, 0, 1])), "one id per example"),
+    (dict(blocks=np.array([0, 0, 1, 1])), "one class"),  # y = 0, 1, 0, 1: each block mixes classes
+    (dict(blocks=np.array([0, 1, 1, 2]), groups=np.array([0, 0, 1, 1])), "one group"),
+])
+def test_bad_blocks_or_refit_are_one_clear_error(bad, match):
+    args = dict(x=np.random.default_rng(0).standard_normal((4, 2)), y=np.array([0, 1, 0, 1]), num_classes=2)
+    if "groups" in bad:
+        args["y"] = np.array([0, 1, 1, 0])
+    args.update(bad)
+    with pytest.raises(ValueError, match=match):
+        fit_ridge_classifier(**args)

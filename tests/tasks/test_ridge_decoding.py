@@ -87,3 +87,64 @@ def test_bad_configs_are_one_clear_error():
     cfg["head"] = {"name": "volume_decoding"} if False else cfg["head"]
     with pytest.raises(ConfigError, match="training split has no windows"):
         make_task().fit_readout([])
+
+
+def test_volume_samples_fit_each_frame_and_score_a_window_by_its_frames_mean_score():
+    task = make_task(readout_samples="volume")
+    data = batches(t=4)
+    fit = task.fit_readout(data)
+    # the examples: every frame of every window (masked voxels), blocks = windows, groups = runs
+    frames = np.concatenate([(d["x"] * d["voxel_mask"][:, None]).reshape(6, 4, -1).numpy() for d in data])  # (24, 4, V)
+    y = np.concatenate([d["y"].numpy() for d in data])
+    ref = fit_ridge_classifier(frames.reshape(96, -1), np.repeat(y, 4), 3, groups=np.repeat(np.arange(4), 24),
+                               blocks=np.repeat(np.arange(24), 4))
+    np.testing.assert_allclose(fit.weight, ref.weight, rtol=1e-5, atol=1e-6)
+    assert fit.alpha_rel == ref.alpha_rel and fit.cv_scores == ref.cv_scores and fit.n_folds == 4
+    assert task.ridge_info["train/ridge_windows"] == 24.0 and task.ridge_info["train/ridge_examples"] == 96.0
+    # not the block fit: 4x the examples, the within-block scatter enters the fit
+    assert not np.allclose(fit.weight, make_task().fit_readout(data).weight, atol=1e-3)
+    # a window's logits are the mean of its frames' scores (a linear read-out of the block average)
+    logits = task.model.eval()(data[0]).detach().numpy()
+    per_frame = frames[:6] @ fit.weight.T + fit.bias  # (6, 4, K)
+    np.testing.assert_allclose(logits, per_frame.mean(1), rtol=1e-4, atol=1e-5)
+
+
+def test_volume_samples_with_fold_mean_learn_a_known_answer():
+    """3 classes, 11 informative voxels; each frame alone is weak (SNR ~ 0.5), the block average of 6
+    frames strong: trained on single frames, a test window is classified by its frames' mean score."""
+    k, t = 3, 6
+    task = make_task(readout_samples="volume", readout_refit="fold_mean")
+    patterns = torch.randn(k, *GRID, generator=torch.Generator().manual_seed(7))
+
+    def windows(n: int, seed: int, rec: int) -> dict:
+        g = torch.Generator().manual_seed(seed)
+        y = torch.arange(n) % k
+        x = 0.6 * patterns[y][:, None] + torch.randn(n, t, *GRID, generator=g)
+        return {"x": x, "y": y, "rec": torch.full((n,), rec)}
+
+    fit = task.fit_readout([windows(6, s, s) for s in range(5)])
+    assert fit.n_folds == 5 and task.ridge_info["train/ridge_examples"] == 5 * 6 * t
+    test = windows(90, 99, 0)
+    acc = (task.model.eval()(test).argmax(1) == test["y"]).float().mean().item()
+    frame_acc = (task.model({**test, "x": test["x"][:, :1]}).argmax(1) == test["y"]).float().mean().item()
+    assert acc >= 0.75, acc  # chance 1/3
+    assert frame_acc < acc - 0.1, (frame_acc, acc)  # measured 0.80 vs 0.99: one frame alone is weaker
+
+
+def test_readout_options_are_one_clear_error_naming_the_key():
+    with pytest.raises(ConfigError, match=r"task.readout_samples: expected one of \['block', 'volume'\], got 'frames'"):
+        make_task(readout_samples="frames")
+    with pytest.raises(ConfigError, match=r"task.readout_refit: expected one of \['all', 'fold_mean'\], got 'best'"):
+        make_task(readout_refit="best")
+    task = make_task(readout_samples="volume")
+    sensor = {"x": torch.zeros(6, 3, 10), "y": torch.arange(6) % 3}
+    with pytest.raises(ConfigError, match=r"task.readout_samples=volume: needs volume windows"):
+        task.fit_readout([sensor])
+    # a model whose read-out input is not linear in the frames cannot score a window by its frames' mean
+    tok = task.model.tokenizer
+    plain = tok.forward
+    tok.forward = lambda batch: plain(batch) ** 2
+    with pytest.raises(ConfigError, match=r"task.readout_samples=volume: the read-out input of a window is not"):
+        task.fit_readout(batches())
+    tok.forward = plain
+    task.fit_readout(batches())  # the plain tokenizer passes the check

@@ -117,6 +117,7 @@ def test_haxby_recipe_leave_one_run_out_with_the_svm_beside_it(store, tmp_path):
         assert key in saved, key
     assert saved["train/ridge_inner_folds"] == 3.0  # the three training runs, none held out for validation
     assert saved["train/ridge_windows"] == 18.0  # 3 runs x 6 blocks
+    assert saved["train/ridge_examples"] == 18.0  # the recipe fits the block averages (readout_samples=block)
     assert saved["test/balanced_accuracy_linear_svm"] >= 0.99  # 6 test blocks, strong patterns
     assert metrics["test/balanced_accuracy"] >= 0.99, metrics
     # the run folder's checkpoint is a normal model: the fitted read-out is in it
@@ -182,3 +183,18 @@ def test_one_store_of_two_acquisitions_with_masks_where_the_grid_has_one(tmp_pat
     assert main(["train", *haxby(store, tmp_path / "r3", "data.acq=1slice")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "data.acq: no recording" in err[0] and "acq-big, acq-small" in err[0], err
+
+
+def test_volume_readout_through_the_recipe_and_a_bad_value_is_one_clear_error_exit_2(store, tmp_path, capsys):
+    from signalkit.cli import main
+
+    out = tmp_path / "vol"
+    assert main(["train", *haxby(store, out, "test_run=4", "task.readout_samples=volume",
+                                 "task.readout_refit=fold_mean")]) == 0
+    saved = json.loads((out / "metrics.json").read_text())
+    assert saved["train/ridge_windows"] == 18.0 and saved["train/ridge_examples"] == 108.0  # 18 blocks x 6 volumes
+    assert saved["test/balanced_accuracy"] >= 0.99, saved  # strong patterns: the volume fit finds them too
+    capsys.readouterr()
+    assert main(["train", *haxby(store, tmp_path / "bad", "test_run=4", "task.readout_samples=frames")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "task.readout_samples" in err[0] and "'frames'" in err[0], err
