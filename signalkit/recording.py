@@ -50,10 +50,11 @@ def file_sha256(path: str | os.PathLike, chunk_bytes: int = 1 << 22) -> str:
     return digest.hexdigest()
 
 
-def events_dataset(
+def event_variables(
     onset_s: Sequence[float], duration_s: Sequence[float], label: Sequence[str]
-) -> dict[str, xr.DataArray]:
-    """Build the three event variables along dim ``event`` (each of shape ``(E,)``)."""
+) -> dict[str, xr.Variable]:
+    """The three event variables along dim ``event`` (each of shape ``(E,)``) as ``xr.Variable``
+    (what :func:`sensor_recording` and ``Dataset.assign`` take; cheaper than DataArrays)."""
     onset = np.asarray(onset_s, dtype=np.float64).reshape(-1)
     duration = np.asarray(duration_s, dtype=np.float64).reshape(-1)
     labels = np.asarray([str(v) for v in label], dtype=str).reshape(-1)
@@ -62,10 +63,17 @@ def events_dataset(
     if labels.dtype.itemsize == 0:  # no events: keep a valid unicode dtype
         labels = labels.astype("<U1")
     return {
-        "event_onset_s": xr.DataArray(onset, dims=(EVENT_DIM,)),
-        "event_duration_s": xr.DataArray(duration, dims=(EVENT_DIM,)),
-        "event_label": xr.DataArray(labels, dims=(EVENT_DIM,)),
+        "event_onset_s": xr.Variable((EVENT_DIM,), onset),
+        "event_duration_s": xr.Variable((EVENT_DIM,), duration),
+        "event_label": xr.Variable((EVENT_DIM,), labels),
     }
+
+
+def events_dataset(
+    onset_s: Sequence[float], duration_s: Sequence[float], label: Sequence[str]
+) -> dict[str, xr.DataArray]:
+    """Build the three event variables along dim ``event`` (each of shape ``(E,)``)."""
+    return {k: xr.DataArray(v) for k, v in event_variables(onset_s, duration_s, label).items()}
 
 
 def sensor_recording(
@@ -94,7 +102,7 @@ def sensor_recording(
         ch_names, ch_types: ``C`` names and MNE channel types (``eeg``, ``mag``, ``grad``, ...).
         pos: ``(C, 3)`` sensor positions in metres (NaN where unknown).
         ori: optional ``(C, 3)`` sensor orientation (MEG coil normal), NaN where not applicable.
-        events: the variables returned by :func:`events_dataset`.
+        events: the variables returned by :func:`event_variables` (or :func:`events_dataset`).
         extra_coords, extra_vars: further coordinates / variables (e.g. a ``bad (channel)`` flag,
             ``aux (aux_channel, time)``), in xarray's ``(dims, values)`` form.
     """
@@ -111,7 +119,7 @@ def sensor_recording(
         coords["ori"] = (("channel", "xyz"), np.asarray(ori, dtype=np.float64).reshape(n_ch, 3))
     coords.update(extra_coords or {})
     if events is None:
-        events = events_dataset([], [], [])
+        events = event_variables([], [], [])
     # DataArrays without coordinates as their Variables: xarray then builds the Dataset without
     # aligning them (half the cost of a small file's Recording)
     events = {k: v.variable if isinstance(v, xr.DataArray) and not v.coords else v for k, v in events.items()}
@@ -179,7 +187,7 @@ def validate_recording(ds: xr.Dataset, modality: str, name: str = "") -> None:
     if SIGNAL not in ds:
         raise InputError(f"{where}: the recording has no '{SIGNAL}' variable")
     dims = MODALITY_DIMS.get(modality)
-    sig = ds[SIGNAL]
+    sig = ds.variables[SIGNAL]  # the Variable: a DataArray would gather every coordinate first
     if sig.chunks is not None and "time" in sig.dims:
         sig = sig.isel(time=slice(0, 1))
     if dims is not None and tuple(sig.dims) != dims:

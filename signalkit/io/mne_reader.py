@@ -31,12 +31,18 @@ from signalkit.io.bids import apply_electrodes, bids_root, read_bids_raw, sideca
 from signalkit.io.identity import parse_identity
 from signalkit.io.matlab_parser import isolated_mat_parser
 from signalkit.io.mne_events import raw_events
-from signalkit.io.mne_formats import check_mne_kwargs, direct_reader, is_epoched, sensor_extensions, split_ext
+from signalkit.io.mne_formats import (
+    EPOCH_SUFFIXES,
+    check_mne_kwargs,
+    direct_reader,
+    sensor_extensions,
+    split_ext,
+)
 from signalkit.io.mne_preprocess import SensorPreprocess
 from signalkit.io.montage import canonical_names, montage_positions, naming_system, resolve_montage
 from signalkit.recording import (
     SIGNAL,
-    events_dataset,
+    event_variables,
     file_sha256,
     sensor_recording,
     validate_recording,
@@ -105,7 +111,8 @@ def _open(path: Path, mne_kwargs: dict | None, modality: str):
     if ext is None:
         raise InputError(f"{path}: unknown extension for a sensor recording (MNE reads: {', '.join(EXTENSIONS)})")
     kwargs = check_mne_kwargs(path, mne_kwargs or {})
-    root = bids_root(path) if re.match(r"sub-", path.name) and not is_epoched(path) else None
+    epoched = ext in EPOCH_SUFFIXES
+    root = bids_root(path) if path.name.startswith("sub-") and not epoched else None
     if root is None and ext in (".edf", ".bdf") and "infer_types" not in kwargs:
         kwargs["infer_types"] = True  # "EEG Fp1", "ECG V1" -> types from the label prefixes (MNE's option)
     _precheck(path, ext)
@@ -113,7 +120,7 @@ def _open(path: Path, mne_kwargs: dict | None, modality: str):
     try:
         with warnings.catch_warnings(record=True) as caught, isolate:
             warnings.simplefilter("always")
-            if is_epoched(path):
+            if epoched:
                 inst = mne.read_epochs(path, preload=True, verbose="warning", **kwargs)  # one read, as MNE's own
             elif root is not None:
                 inst = read_bids_raw(path, root, modality, kwargs)
@@ -144,8 +151,9 @@ def _open(path: Path, mne_kwargs: dict | None, modality: str):
     return inst, root
 
 
-def _type_from_names(inst, ext: str | None) -> None:
-    """Channels MNE typed EEG whose names say ECG/EKG, EOG, EMG or DC get those types."""
+def _type_from_names(inst) -> list[str]:
+    """Channels MNE typed EEG whose names say ECG/EKG, EOG, EMG or DC get those types; returns
+    the channel types after the change (``inst.get_channel_types()``)."""
     types = inst.get_channel_types()
     change = {}
     for name, kind in zip(inst.ch_names, types):
@@ -157,6 +165,8 @@ def _type_from_names(inst, ext: str | None) -> None:
                 break
     if change:
         inst.set_channel_types(change, verbose="error", on_unit_change="ignore")
+        types = inst.get_channel_types()
+    return types
 
 
 def _normalise_names(inst, montage: str) -> dict[str, str]:
@@ -220,6 +230,8 @@ def _choose_montage(inst, montage: str | None) -> tuple[str | None, bool]:
     if montage != "auto":
         return resolve_montage(str(montage)), True
     idx = mne.pick_types(inst.info, eeg=True, exclude=[])
+    if not idx.size:  # no EEG channel (MEG, iEEG): no template (naming_system of no names)
+        return None, False
     eeg = [inst.ch_names[i] for i in idx]
     chs = inst.info["chs"]
     if eeg and _has_positions(np.array([chs[i]["loc"][:3] for i in idx], dtype=np.float64)).all():
@@ -227,7 +239,7 @@ def _choose_montage(inst, montage: str | None) -> tuple[str | None, bool]:
     return naming_system(eeg), False
 
 
-def _epoch_events(epochs: mne.BaseEpochs) -> tuple[dict[str, xr.DataArray], int]:
+def _epoch_events(epochs: mne.BaseEpochs) -> tuple[dict[str, xr.Variable], int]:
     """One event per epoch (onset = the epoch's first sample in the concatenated signal,
     duration = the epoch's length, label = the event name of its code)."""
     n_t = len(epochs.times)
@@ -235,7 +247,7 @@ def _epoch_events(epochs: mne.BaseEpochs) -> tuple[dict[str, xr.DataArray], int]
     labels = [names.get(int(code), str(int(code))) for code in epochs.events[:, 2]]
     sfreq = epochs.info["sfreq"]
     onsets = np.arange(len(labels)) * n_t / sfreq
-    return events_dataset(onsets, np.full(len(labels), n_t / sfreq), labels), n_t
+    return event_variables(onsets, np.full(len(labels), n_t / sfreq), labels), n_t
 
 
 def _read_data(raw: mne.io.BaseRaw, picks: np.ndarray) -> np.ndarray:
@@ -365,7 +377,7 @@ def read_sensor(
             ev, epoch_samples = _epoch_events(inst)
         else:
             ev, epoch_samples = raw_events(inst, events), 0
-        _type_from_names(inst, split_ext(path))
+        types = _type_from_names(inst)
         fixed: set[str] = set()
         pos_frame = "head"
         sidecar = sidecar_electrodes(path) if root is None and not epoched else None
@@ -373,10 +385,11 @@ def read_sensor(
             table = apply_electrodes(inst, *sidecar, modality)
             fixed, pos_frame = table["names"], table["frame"] or pos_frame
         if modality == "ieeg" and not mne.pick_types(inst.info, seeg=True, ecog=True, dbs=True).size:
-            eeg = [n for n, t in zip(inst.ch_names, inst.get_channel_types()) if t == "eeg"]
+            eeg = [n for n, t in zip(inst.ch_names, types) if t == "eeg"]
             if fixed:  # the electrodes table says which channels are contacts
                 eeg = [n for n in eeg if n in fixed]
             inst.set_channel_types({n: ieeg_type for n in eeg}, verbose="error")
+            types = inst.get_channel_types()
         montage_name, force = _choose_montage(inst, montage) if not fixed else (None, False)
         rename = _normalise_names(inst, montage_name) if montage_name is not None else {}
         if rename and not prep.is_identity:  # a preprocess reference may name channels in the montage's spelling
@@ -384,7 +397,6 @@ def read_sensor(
             rename = {}
         wanted = tuple(picks) if picks else DEFAULT_PICKS[modality]
         aux_types = tuple(t for t in (aux or ()) if t not in wanted)
-        types = inst.get_channel_types()
         pick_idx = np.array([i for i, t in enumerate(types) if t in wanted], dtype=int)
         aux_idx = np.array([i for i, t in enumerate(types) if t in aux_types], dtype=int)
         if pick_idx.size == 0:
