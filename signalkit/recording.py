@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Sequence
+import warnings
+from collections.abc import Callable, Sequence
+from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -48,6 +51,180 @@ def file_sha256(path: str | os.PathLike, chunk_bytes: int = 1 << 22) -> str:
         while block := fh.read(chunk_bytes):
             digest.update(block)
     return digest.hexdigest()
+
+
+class _Once:
+    """``fn()`` computed on the first call, then remembered (shared by the copies of a mapping)."""
+
+    __slots__ = ("fn", "value")
+
+    def __init__(self, fn: Callable[[], Any]):
+        self.fn, self.value = fn, None
+
+    def __call__(self) -> Any:
+        if self.fn is not None:
+            self.value, self.fn = self.fn(), None
+        return self.value
+
+
+class _Pending:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<computed when first read>"
+
+
+_PENDING = _Pending()
+
+
+class LazyAttrs(dict):
+    """A Recording's attrs whose ``lazy`` keys are computed when first read (the ``sha256`` of
+    the source file, which costs more CPU than reading a small file: ingest passes the hash it
+    took itself, and a reader's caller who never looks at it never pays for it).
+
+    It is a ``dict`` in every way a caller can see: ``attrs["sha256"]``, ``get``, ``items``,
+    ``values``, ``dict(attrs)``, ``{**attrs}``, ``==``, ``repr``, ``json.dumps``, pickle and
+    (deep) copies give the computed value; a key set, updated or deleted before it was read is
+    never computed. Copies share the pending computation, so it runs at most once.
+    """
+
+    __slots__ = ("_lazy",)
+
+    def __init__(self, values: dict | None = None, lazy: dict[str, Callable[[], Any]] | None = None):
+        super().__init__(values or {})
+        self._lazy: dict[str, _Once] = {}
+        for key, fn in (lazy or {}).items():
+            self._lazy[key] = fn if isinstance(fn, _Once) else _Once(fn)
+            dict.__setitem__(self, key, _PENDING)
+
+    def _resolve(self, key) -> None:
+        once = self._lazy.pop(key, None)
+        if once is not None:
+            dict.__setitem__(self, key, once())
+
+    def _resolve_all(self) -> None:
+        for key in list(self._lazy):
+            self._resolve(key)
+
+    def pending(self) -> tuple[str, ...]:
+        """The keys not computed yet."""
+        return tuple(self._lazy)
+
+    # reads: compute what they return
+    def __getitem__(self, key):
+        if key in self._lazy:
+            self._resolve(key)
+        return dict.__getitem__(self, key)
+
+    def get(self, key, default=None):
+        if key in self._lazy:
+            self._resolve(key)
+        return dict.get(self, key, default)
+
+    def __iter__(self):  # a Python __iter__ makes dict(), {**x} and update(x) read through __getitem__
+        return dict.__iter__(self)
+
+    def values(self):
+        self._resolve_all()
+        return dict.values(self)
+
+    def items(self):
+        self._resolve_all()
+        return dict.items(self)
+
+    def __repr__(self) -> str:
+        self._resolve_all()
+        return dict.__repr__(self)
+
+    def __eq__(self, other) -> bool:
+        self._resolve_all()
+        if isinstance(other, LazyAttrs):
+            other._resolve_all()
+        return dict.__eq__(self, other)
+
+    def __ne__(self, other) -> bool:
+        return not self == other
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def setdefault(self, key, default=None):
+        if key in self._lazy:
+            self._resolve(key)
+        return dict.setdefault(self, key, default)
+
+    def pop(self, key, *default):
+        if key in self._lazy:
+            self._resolve(key)
+        return dict.pop(self, key, *default)
+
+    def popitem(self):
+        self._resolve_all()
+        return dict.popitem(self)
+
+    # writes: a key given a value is no longer computed
+    def __setitem__(self, key, value) -> None:
+        self._lazy.pop(key, None)
+        dict.__setitem__(self, key, value)
+
+    def __delitem__(self, key) -> None:
+        self._lazy.pop(key, None)
+        dict.__delitem__(self, key)
+
+    def update(self, *args, **kwargs) -> None:
+        for key, value in dict(*args, **kwargs).items():
+            self[key] = value
+
+    def __ior__(self, other):
+        self.update(other)
+        return self
+
+    def clear(self) -> None:
+        self._lazy.clear()
+        dict.clear(self)
+
+    # copies keep the pending keys pending (sharing the computation); pickles carry the values
+    def copy(self) -> LazyAttrs:
+        new = LazyAttrs(dict(dict.items(self)))  # the raw items (dict.copy would read through __getitem__)
+        new._lazy = dict(self._lazy)
+        return new
+
+    __copy__ = copy
+
+    def __deepcopy__(self, memo) -> LazyAttrs:
+        import copy
+
+        new = LazyAttrs({k: v if k in self._lazy else copy.deepcopy(v, memo) for k, v in dict.items(self)})
+        new._lazy = dict(self._lazy)
+        return new
+
+    def __reduce__(self):
+        self._resolve_all()
+        return dict, (dict(dict.items(self)),)
+
+
+def lazy_file_sha256(path: str | os.PathLike) -> Callable[[], str]:
+    """A call returning the sha256 of the file at ``path`` as it is now, computed when called
+    (for :class:`LazyAttrs`). A file changed (size, modification time or inode) or removed
+    since this function was called has no hash of the bytes that were read: the call returns
+    ``""`` (unknown) and warns, naming the file."""
+    before = os.stat(path)
+    stamp = (before.st_size, before.st_mtime_ns, before.st_ino)
+
+    def sha256() -> str:
+        try:
+            now = os.stat(path)
+            if (now.st_size, now.st_mtime_ns, now.st_ino) == stamp:
+                digest = file_sha256(path)
+                after = os.stat(path)
+                if (after.st_size, after.st_mtime_ns, after.st_ino) == stamp:
+                    return digest
+        except OSError:
+            pass
+        warnings.warn(f"{path}: the file changed or was removed after it was read; the Recording's sha256 is "
+                      "left empty (read it again for its hash)", UserWarning, stacklevel=3)
+        return ""
+
+    return sha256
 
 
 def event_variables(
@@ -89,7 +266,7 @@ def sensor_recording(
     session: str = "",
     run: str = "",
     source: str = "",
-    sha256: str = "",
+    sha256: str | Callable[[], str] = "",
     attrs: dict | None = None,
     extra_coords: dict | None = None,
     extra_vars: dict | None = None,
@@ -105,6 +282,8 @@ def sensor_recording(
         events: the variables returned by :func:`event_variables` (or :func:`events_dataset`).
         extra_coords, extra_vars: further coordinates / variables (e.g. a ``bad (channel)`` flag,
             ``aux (aux_channel, time)``), in xarray's ``(dims, values)`` form.
+        sha256: the source's hash, or a call computing it (e.g. :func:`lazy_file_sha256`): the
+            attrs are then a :class:`LazyAttrs` that calls it when ``sha256`` is first read.
     """
     data = np.asarray(data, dtype=np.float32)
     n_ch = data.shape[0]
@@ -123,12 +302,22 @@ def sensor_recording(
     # DataArrays without coordinates as their Variables: xarray then builds the Dataset without
     # aligning them (half the cost of a small file's Recording)
     events = {k: v.variable if isinstance(v, xr.DataArray) and not v.coords else v for k, v in events.items()}
-    ds = build_dataset({SIGNAL: (("channel", "time"), data), **events, **(extra_vars or {})}, coords)
-    ds.attrs.update(
-        sfreq=float(sfreq), subject=str(subject), session=str(session), run=str(run),
-        source=str(source), sha256=str(sha256), **(attrs or {}),
-    )
-    return ds
+    values = dict(sfreq=float(sfreq), subject=str(subject), session=str(session), run=str(run),
+                  source=str(source), sha256="" if callable(sha256) else str(sha256), **(attrs or {}))
+    lazy = LazyAttrs(values, {"sha256": lambda: str(sha256())}) if callable(sha256) else None
+    return build_dataset({SIGNAL: (("channel", "time"), data), **events, **(extra_vars or {})}, coords,
+                         attrs=lazy if lazy is not None else values, indexes={"xyz": _xyz_index()})
+
+
+@lru_cache(maxsize=1)
+def _xyz_index():
+    """The index of the ``xyz`` coordinate, the same in every Recording (pandas and xarray
+    indexes are immutable: one serves them all)."""
+    import pandas as pd
+    from xarray.indexes import PandasIndex
+
+    xyz = np.asarray(["x", "y", "z"])
+    return PandasIndex(pd.Index(xyz), "xyz", coord_dtype=xyz.dtype)
 
 
 def _as_variable(name: str, value) -> xr.Variable:
@@ -143,13 +332,16 @@ def _as_variable(name: str, value) -> xr.Variable:
     return xr.Variable((name,), np.asarray(value))  # a bare array: a coordinate along its own dim
 
 
-def build_dataset(data_vars: dict, coords: dict) -> xr.Dataset:
+def build_dataset(data_vars: dict, coords: dict, attrs: dict | None = None,
+                  indexes: dict | None = None) -> xr.Dataset:
     """``xr.Dataset(data_vars, coords=coords)`` for variables given as ``(dims, values)``,
     ``Variable`` or coordinate-free ``DataArray`` (a bare array in ``coords``: a coordinate along
     the dimension of its name), built without xarray's merge and alignment (which cost more than
     reading a small file). The Dataset is the public constructor's, indexes included (a
     ``PandasIndex`` per dimension coordinate; checked by tests/test_recording_build.py); anything
-    else (sizes that disagree, DataArrays with coordinates) goes through the public constructor."""
+    else (sizes that disagree, DataArrays with coordinates) goes through the public constructor.
+    ``attrs`` become the Dataset's attrs (the object itself, so a :class:`LazyAttrs` stays lazy);
+    ``indexes``: ready ``PandasIndex`` objects of coordinates whose values they hold."""
     try:
         import pandas as pd
         from xarray.indexes import PandasIndex
@@ -162,17 +354,20 @@ def build_dataset(data_vars: dict, coords: dict) -> xr.Dataset:
             for dim, size in zip(var.dims, var.shape):
                 if dims.setdefault(dim, size) != size:
                     raise ValueError(f"dimension {dim} has two sizes")
-        indexes = {}
+        ready, built = indexes or {}, {}
         for name in coords:
             var = variables[name]
             if var.dims == (name,):
                 values = np.asarray(var.values)
-                index = PandasIndex(pd.Index(values), name, coord_dtype=values.dtype)
-                indexes[name] = index
+                index = ready.get(name)
+                if (index is None or index.coord_dtype != values.dtype
+                        or not np.array_equal(np.asarray(index.index), values)):
+                    index = PandasIndex(pd.Index(values), name, coord_dtype=values.dtype)
+                built[name] = index
                 variables.update(index.create_variables({name: var}))
-        return xr.Dataset._construct_direct(variables, set(coords), dims, None, indexes)
+        return xr.Dataset._construct_direct(variables, set(coords), dims, attrs, built)
     except (TypeError, ValueError, AttributeError, ImportError):
-        return xr.Dataset(data_vars, coords=coords)
+        return xr.Dataset(data_vars, coords=coords, attrs=attrs)
 
 
 def validate_recording(ds: xr.Dataset, modality: str, name: str = "") -> None:
@@ -195,7 +390,8 @@ def validate_recording(ds: xr.Dataset, modality: str, name: str = "") -> None:
     if sig.size == 0:
         raise InputError(f"{where}: the signal is empty (shape {tuple(sig.shape)})")
     for key in IDENTITY_ATTRS:
-        ds.attrs.setdefault(key, "")
+        if key not in ds.attrs:  # not setdefault: that would compute a lazy sha256
+            ds.attrs[key] = ""
     if modality in SENSOR_MODALITIES:
         if not np.isfinite(ds.attrs.get("sfreq", np.nan)) or ds.attrs["sfreq"] <= 0:
             raise InputError(f"{where}: invalid sampling rate {ds.attrs.get('sfreq')!r}")

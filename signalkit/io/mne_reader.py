@@ -16,7 +16,7 @@ import contextlib
 import re
 import warnings
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 from uuid import uuid4
@@ -44,6 +44,7 @@ from signalkit.recording import (
     SIGNAL,
     event_variables,
     file_sha256,
+    lazy_file_sha256,
     sensor_recording,
     validate_recording,
 )
@@ -56,7 +57,6 @@ DEFAULT_PICKS = {
 }
 DEFAULT_AUX = ("eog", "ecg", "emg", "stim", "misc")
 
-_INLINE_HASH_BYTES = 16 << 20
 _READ_BLOCK = 1 << 20  # samples x channels read per block, bounds peak memory
 # a picked signal larger than this (as float32) is returned lazily (dask, read block by block when
 # written): ingest then streams the file instead of holding it in memory
@@ -81,16 +81,18 @@ def _background(fn, *args):
         pool.shutdown(wait=False)
 
 
-def _sha256_of(path: Path, known: str | None) -> Callable[[], str]:
-    """A call returning the source's sha256: ``known`` when the caller has it (the store hashes
-    every source before reading it); a file up to ``_INLINE_HASH_BYTES`` hashed when asked (a
-    thread costs more CPU than it saves there); a larger file or a folder in a background thread
-    (hashlib releases the GIL) while MNE parses it."""
+def _sha256_of(path: Path, known: str | None) -> str | Callable[[], str] | Future:
+    """The source's sha256 for the Recording: ``known`` when the caller has it (the store hashes
+    every source before reading it); for a file, a call that hashes it when the Recording's
+    ``sha256`` is first read (:func:`~signalkit.recording.lazy_file_sha256`: hashing costs more
+    CPU than reading a small file, and a caller who never reads the hash never pays for it);
+    for a folder recording (CTF ``.ds``, EGI ``.mff``), a background thread hashing it while
+    MNE parses it (hashlib releases the GIL)."""
     if known:
-        return lambda: str(known)
-    if path.is_file() and path.stat().st_size <= _INLINE_HASH_BYTES:
-        return partial(file_sha256, path)
-    return _background(file_sha256 if path.is_file() else _folder_sha256, path).result
+        return str(known)
+    if path.is_file():
+        return lazy_file_sha256(path)
+    return _background(_folder_sha256, path)
 
 
 def _precheck(path: Path, ext: str) -> None:
@@ -350,7 +352,10 @@ def read_sensor(
             ``infer_types``, ``stim_channel``, ``encoding``, ...), checked against its signature.
         subjects, tasks: BIDS filters, used when a dataset is expanded (ignored here).
         sha256: the file's sha256 when the caller has it (the store hashes each source before
-            reading it), so that the file is not hashed again; by default it is hashed here.
+            reading it), so that the file is not hashed again; by default a file is hashed when
+            the Recording's ``attrs["sha256"]`` is first read (a :class:`~signalkit.recording.LazyAttrs`;
+            ``""`` with a warning if the file changed since the read), a folder recording while
+            it is read.
         validate: check the Recording (:func:`~signalkit.recording.validate_recording`: NaN/Inf,
             dims, sampling rate) before returning it; the store passes False and checks it
             itself, so that each signal is checked once.
@@ -443,7 +448,7 @@ def read_sensor(
             ori=_orientations(inst, pick_idx, pick_types),
             events=ev,
             source=str(path.resolve()),
-            sha256=sha(),
+            sha256=sha.result() if isinstance(sha, Future) else sha,
             attrs=attrs,
             extra_coords=extra_coords,
             extra_vars=extra_vars,
