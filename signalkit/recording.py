@@ -239,10 +239,10 @@ def event_variables(
         raise ValueError("event onset, duration and label must have the same length")
     if labels.dtype.itemsize == 0:  # no events: keep a valid unicode dtype
         labels = labels.astype("<U1")
-    return {
-        "event_onset_s": xr.Variable((EVENT_DIM,), onset),
-        "event_duration_s": xr.Variable((EVENT_DIM,), duration),
-        "event_label": xr.Variable((EVENT_DIM,), labels),
+    return {  # float64 and unicode arrays: xarray's checks would keep them as they are
+        "event_onset_s": xr.Variable((EVENT_DIM,), onset, fastpath=True),
+        "event_duration_s": xr.Variable((EVENT_DIM,), duration, fastpath=True),
+        "event_label": xr.Variable((EVENT_DIM,), labels, fastpath=True),
     }
 
 
@@ -320,6 +320,19 @@ def _xyz_index():
     return PandasIndex(pd.Index(xyz), "xyz", coord_dtype=xyz.dtype)
 
 
+# numpy dtypes xarray keeps unchanged in a Variable (no datetime, timedelta or object conversion)
+_PLAIN_KINDS = frozenset("biufcU")
+
+
+@lru_cache(maxsize=1)
+def _str_index_dtype():
+    """The dtype ``pd.Index`` infers for a numpy unicode array (pandas' ``str`` dtype, or object
+    before pandas 3): given to ``pd.Index``, it skips the inference, which costs as much again."""
+    import pandas as pd
+
+    return pd.Index(np.asarray(["x"])).dtype
+
+
 def _as_variable(name: str, value) -> xr.Variable:
     if isinstance(value, xr.DataArray):
         if value.coords:
@@ -328,6 +341,8 @@ def _as_variable(name: str, value) -> xr.Variable:
     if isinstance(value, xr.Variable):
         return value
     if isinstance(value, tuple):
+        if len(value) == 2 and type(value[1]) is np.ndarray and value[1].dtype.kind in _PLAIN_KINDS:
+            return xr.Variable(value[0], value[1], fastpath=True)  # what xarray's checks would keep as is
         return xr.Variable(*value)
     return xr.Variable((name,), np.asarray(value))  # a bare array: a coordinate along its own dim
 
@@ -362,7 +377,8 @@ def build_dataset(data_vars: dict, coords: dict, attrs: dict | None = None,
                 index = ready.get(name)
                 if (index is None or index.coord_dtype != values.dtype
                         or not np.array_equal(np.asarray(index.index), values)):
-                    index = PandasIndex(pd.Index(values), name, coord_dtype=values.dtype)
+                    kind = {"dtype": _str_index_dtype()} if values.dtype.kind == "U" else {}
+                    index = PandasIndex(pd.Index(values, name=name, **kind), name, coord_dtype=values.dtype)
                 built[name] = index
                 variables.update(index.create_variables({name: var}))
         return xr.Dataset._construct_direct(variables, set(coords), dims, attrs, built)

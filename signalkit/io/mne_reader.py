@@ -13,6 +13,7 @@ coil orientations.
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import warnings
 from collections.abc import Callable, Sequence
@@ -447,7 +448,7 @@ def read_sensor(
             pos=_positions(inst, pick_idx, names, montage_name, force, fixed),
             ori=_orientations(inst, pick_idx, pick_types),
             events=ev,
-            source=str(path.resolve()),
+            source=os.path.realpath(path),  # str(path.resolve()), without its extra stat
             sha256=sha.result() if isinstance(sha, Future) else sha,
             attrs=attrs,
             extra_coords=extra_coords,
