@@ -234,6 +234,8 @@ def event_variables(
     (what :func:`sensor_recording` and ``Dataset.assign`` take; cheaper than DataArrays)."""
     onset = np.asarray(onset_s, dtype=np.float64).reshape(-1)
     duration = np.asarray(duration_s, dtype=np.float64).reshape(-1)
+    if isinstance(label, np.ndarray) and label.dtype.kind == "U":
+        label = label.reshape(-1).tolist()  # Python strings: the same text as numpy's, made faster
     labels = np.asarray([str(v) for v in label], dtype=str).reshape(-1)
     if not (len(onset) == len(duration) == len(labels)):
         raise ValueError("event onset, duration and label must have the same length")
@@ -399,7 +401,7 @@ def validate_recording(ds: xr.Dataset, modality: str, name: str = "") -> None:
         raise InputError(f"{where}: the recording has no '{SIGNAL}' variable")
     dims = MODALITY_DIMS.get(modality)
     sig = ds.variables[SIGNAL]  # the Variable: a DataArray would gather every coordinate first
-    if sig.chunks is not None and "time" in sig.dims:
+    if not isinstance(sig.data, np.ndarray) and sig.chunks is not None and "time" in sig.dims:
         sig = sig.isel(time=slice(0, 1))
     if dims is not None and tuple(sig.dims) != dims:
         raise InputError(f"{where}: '{SIGNAL}' has dims {sig.dims}, expected {dims} for {modality}")

@@ -154,10 +154,17 @@ def _open(path: Path, mne_kwargs: dict | None, modality: str):
     return inst, root
 
 
+def _channel_types(inst) -> list[str]:
+    """``inst.get_channel_types()`` (MNE's type of every channel), without its picks machinery
+    (five times the cost of the types themselves)."""
+    info = inst.info
+    return [mne.channel_type(info, i) for i in range(info["nchan"])]
+
+
 def _type_from_names(inst) -> list[str]:
     """Channels MNE typed EEG whose names say ECG/EKG, EOG, EMG or DC get those types; returns
     the channel types after the change (``inst.get_channel_types()``)."""
-    types = inst.get_channel_types()
+    types = _channel_types(inst)
     change = {}
     for name, kind in zip(inst.ch_names, types):
         if kind != "eeg":
@@ -168,14 +175,14 @@ def _type_from_names(inst) -> list[str]:
                 break
     if change:
         inst.set_channel_types(change, verbose="error", on_unit_change="ignore")
-        types = inst.get_channel_types()
+        types = _channel_types(inst)
     return types
 
 
-def _normalise_names(inst, montage: str) -> dict[str, str]:
+def _normalise_names(inst, montage: str, types: Sequence[str] | None = None) -> dict[str, str]:
     """``{file name: the montage's spelling}`` of the EEG channels whose names differ from it
     (never onto a name the file already uses)."""
-    eeg = [inst.ch_names[i] for i in mne.pick_types(inst.info, eeg=True, exclude=[])]
+    eeg = [inst.ch_names[i] for i in _eeg_indices(inst, types)]
     mapping = canonical_names(eeg, montage)
     taken = set(inst.ch_names) - set(mapping)
     clean = {}
@@ -226,13 +233,21 @@ def _orientations(inst, picks: np.ndarray, types: Sequence[str]) -> np.ndarray |
     return ori
 
 
-def _choose_montage(inst, montage: str | None) -> tuple[str | None, bool]:
+def _eeg_indices(inst, types: Sequence[str] | None) -> np.ndarray:
+    """``mne.pick_types(inst.info, eeg=True, exclude=[])``, from ``types`` (the channel types,
+    as :func:`_channel_types` gives them) when the caller has them."""
+    if types is None:
+        return mne.pick_types(inst.info, eeg=True, exclude=[])
+    return np.array([i for i, t in enumerate(types) if t == "eeg"], dtype=int)
+
+
+def _choose_montage(inst, montage: str | None, types: Sequence[str] | None = None) -> tuple[str | None, bool]:
     """The template to use (or None) and whether it replaces the file's positions."""
     if montage in (None, "none"):
         return None, False
     if montage != "auto":
         return resolve_montage(str(montage)), True
-    idx = mne.pick_types(inst.info, eeg=True, exclude=[])
+    idx = _eeg_indices(inst, types)
     if not idx.size:  # no EEG channel (MEG, iEEG): no template (naming_system of no names)
         return None, False
     eeg = [inst.ch_names[i] for i in idx]
@@ -390,14 +405,15 @@ def read_sensor(
         if sidecar is not None and montage in ("auto", None, "none"):  # the file's positions, not a template
             table = apply_electrodes(inst, *sidecar, modality)
             fixed, pos_frame = table["names"], table["frame"] or pos_frame
-        if modality == "ieeg" and not mne.pick_types(inst.info, seeg=True, ecog=True, dbs=True).size:
+            types = _channel_types(inst)  # mne-bids may have changed them
+        if modality == "ieeg" and not any(t in ("seeg", "ecog", "dbs") for t in types):
             eeg = [n for n, t in zip(inst.ch_names, types) if t == "eeg"]
             if fixed:  # the electrodes table says which channels are contacts
                 eeg = [n for n in eeg if n in fixed]
             inst.set_channel_types({n: ieeg_type for n in eeg}, verbose="error")
-            types = inst.get_channel_types()
-        montage_name, force = _choose_montage(inst, montage) if not fixed else (None, False)
-        rename = _normalise_names(inst, montage_name) if montage_name is not None else {}
+            types = _channel_types(inst)
+        montage_name, force = _choose_montage(inst, montage, types) if not fixed else (None, False)
+        rename = _normalise_names(inst, montage_name, types) if montage_name is not None else {}
         if rename and not prep.is_identity:  # a preprocess reference may name channels in the montage's spelling
             inst.rename_channels(rename, verbose="error")
             rename = {}
@@ -415,7 +431,7 @@ def read_sensor(
         names_before = list(inst.ch_names)
         if not prep.is_identity:
             inst = prep.apply(inst)
-            types = inst.get_channel_types()
+            types = _channel_types(inst)
         pick_idx = np.array([inst.ch_names.index(names_before[i]) for i in pick_idx], dtype=int)
         aux_idx = np.array([inst.ch_names.index(names_before[i]) for i in aux_idx
                             if names_before[i] in inst.ch_names], dtype=int)
