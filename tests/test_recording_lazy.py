@@ -11,7 +11,8 @@ import pytest
 import xarray as xr
 
 import signalkit.recording as recording
-from signalkit.recording import LazyAttrs, file_sha256, lazy_file_sha256, sensor_recording
+from signalkit.lazy_attrs import LazyAttrs
+from signalkit.recording import file_sha256, lazy_file_sha256, sensor_recording
 
 
 class Counter:

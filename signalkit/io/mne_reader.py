@@ -369,7 +369,7 @@ def read_sensor(
         subjects, tasks: BIDS filters, used when a dataset is expanded (ignored here).
         sha256: the file's sha256 when the caller has it (the store hashes each source before
             reading it), so that the file is not hashed again; by default a file is hashed when
-            the Recording's ``attrs["sha256"]`` is first read (a :class:`~signalkit.recording.LazyAttrs`;
+            the Recording's ``attrs["sha256"]`` is first read (a :class:`~signalkit.lazy_attrs.LazyAttrs`;
             ``""`` with a warning if the file changed since the read), a folder recording while
             it is read.
         validate: check the Recording (:func:`~signalkit.recording.validate_recording`: NaN/Inf,

@@ -76,7 +76,8 @@ def test_channel_types_are_mnes(files):
     raw = mne.io.read_raw(files["edf"], verbose="error")
     raw.set_channel_types({"Cz": "eog", "C4": "misc"}, verbose="error")
     assert _channel_types(raw) == raw.get_channel_types()
-    np.testing.assert_array_equal(_eeg_indices(raw, _channel_types(raw)), mne.pick_types(raw.info, eeg=True, exclude=[]))
+    eeg = mne.pick_types(raw.info, eeg=True, exclude=[])
+    np.testing.assert_array_equal(_eeg_indices(raw, _channel_types(raw)), eeg)
 
 
 def test_channel_name_normalisation():
