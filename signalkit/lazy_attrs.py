@@ -4,21 +4,24 @@ reads it pays for."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
 
 class _Once:
-    """``fn()`` computed on the first call, then remembered (shared by the copies of a mapping)."""
+    """``fn()`` computed on the first call, then remembered (shared by the copies of a mapping;
+    threads asking at once wait for the one computing it)."""
 
-    __slots__ = ("fn", "value")
+    __slots__ = ("fn", "value", "lock")
 
     def __init__(self, fn: Callable[[], Any]):
-        self.fn, self.value = fn, None
+        self.fn, self.value, self.lock = fn, None, threading.Lock()
 
     def __call__(self) -> Any:
-        if self.fn is not None:
-            self.value, self.fn = self.fn(), None
+        with self.lock:
+            if self.fn is not None:
+                self.value, self.fn = self.fn(), None
         return self.value
 
 
@@ -53,9 +56,12 @@ class LazyAttrs(dict):
             dict.__setitem__(self, key, _PENDING)
 
     def _resolve(self, key) -> None:
-        once = self._lazy.pop(key, None)
+        once = self._lazy.get(key)
         if once is not None:
-            dict.__setitem__(self, key, once())
+            value = once()  # the key stays pending until its value is in place (other threads, errors)
+            if self._lazy.get(key) is once:  # not written meanwhile
+                dict.__setitem__(self, key, value)
+                del self._lazy[key]
 
     def _resolve_all(self) -> None:
         for key in list(self._lazy):

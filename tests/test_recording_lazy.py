@@ -100,3 +100,30 @@ def test_lazy_file_sha256_is_the_files_hash_and_empty_for_a_changed_file(tmp_pat
     path.unlink()
     with pytest.warns(UserWarning, match="a.bin"):
         assert gone() == ""
+
+
+def test_a_failing_computation_stays_pending_and_threads_compute_once():
+    import threading
+    import time
+
+    state = {"fail": True, "calls": 0}
+
+    def fn():
+        state["calls"] += 1
+        if state["fail"]:
+            raise OSError("disk")
+        time.sleep(0.05)
+        return "abc"
+
+    a = _attrs(fn)
+    with pytest.raises(OSError):
+        a["sha256"]
+    assert a.pending() == ("sha256",)
+    state["fail"] = False
+    out = []
+    threads = [threading.Thread(target=lambda: out.append(a["sha256"])) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert out == ["abc"] * 4 and state["calls"] == 2 and a.pending() == ()
