@@ -84,16 +84,3 @@ def test_paired_difference_is_the_mean_and_t_interval_of_run_differences():
     assert m == pytest.approx(0.25) and lo == pytest.approx(0.25 - 3.1765, abs=1e-3)
     assert hi == pytest.approx(0.25 + 3.1765, abs=1e-3)
     assert paired_difference([1.0, 1.0, 1.0], [0.0, 0.0, 0.0]) == (1.0, 1.0, 1.0)
-
-
-def test_reader_benchmark_order_is_carryover_balanced():
-    """Each read follows each other read equally often within the rounds (a Williams square)."""
-    from collections import Counter
-
-    from benchmarks.readers import williams_orders
-
-    for n in (2, 3, 4, 5, 6):
-        rows = williams_orders(n)
-        assert all(sorted(row) == list(range(n)) for row in rows)
-        pairs = Counter((row[i], row[i + 1]) for row in rows for i in range(n - 1))
-        assert len(pairs) == n * (n - 1) and len(set(pairs.values())) == 1
