@@ -3,11 +3,20 @@ one process, interleaved.
 
     python -m benchmarks.readers [--data ../shared/data] [--repeats 21] [--only SUBSTRING ...]
 
-Three reads of each file, in rounds (the order rotates from round to round, ``gc.collect()``
-before each read, outside the timing):
+Five reads of each file, in rounds (``gc.collect()`` before each read, outside the timing), in a
+carryover-balanced order: the rounds walk the rows of a Williams square, so that each read
+follows each other read about equally often. A read's cost depends on the read before it (on
+this machine a read of the MEG file after an MNE read costs ~3 ms more CPU than the same read
+after a signalkit read: ~1100 more page faults, of the memory MNE's read gave back to the
+system, 2026-12-04), and the plain rotation
+this benchmark used before (``--order rotate``) always put the plain signalkit read after
+MNE's bare read and MNE's like-for-like read after a signalkit read, biasing the plain ratio up:
 
 - **signalkit**: ``read_recording(path, modality)``, the whole Recording: float32 signal, aux
-  channels, events, head-frame positions, sha256 of the file, the checks.
+  channels, events, head-frame positions, the checks. The sha256 of the file is computed when
+  the Recording's ``attrs["sha256"]`` is first read (not here; see the next read).
+- **signalkit + sha256**: the same read, then ``attrs["sha256"]`` read (what the plain read cost
+  when it hashed the file itself).
 - **MNE, like for like** (the acceptance baseline): what a user of MNE calls to get the same
   things: ``mne.io.read_raw(preload=True)`` (``mne.read_epochs``/``read_epochs_eeglab`` for
   epochs), ``get_data`` of the data channels and of the aux channels as float32, the annotations
@@ -144,6 +153,14 @@ def _sk_read(path: Path, modality: str, plan: dict | None = None):
     return read_recording(path, modality)
 
 
+def _sk_hashed(path: Path, modality: str):
+    from signalkit.io import read_recording
+
+    rec = read_recording(path, modality)
+    rec.attrs["sha256"]
+    return rec
+
+
 def _sk_given(path: Path, modality: str, sha: str):
     from signalkit.io import read_recording
 
@@ -192,23 +209,44 @@ def real_files(data: Path | None) -> dict[str, tuple[Path, str]]:
     return {k: v for k, v in cands.items() if v[0].exists()}
 
 
-def measure(path: Path, modality: str, repeats: int) -> dict[str, dict[str, float]]:
-    """Median CPU and wall seconds of each read over ``repeats`` rounds (one warm-up round)."""
+def williams_orders(n: int) -> list[list[int]]:
+    """The rows of a Williams square of ``n`` treatments: within the rows, each treatment
+    follows each other one equally often (once for even ``n``; with the mirrored rows, twice,
+    for odd ``n``)."""
+    first, lo, hi = [0], 1, n - 1
+    while len(first) < n:
+        first.append(lo)
+        lo += 1
+        if len(first) < n:
+            first.append(hi)
+            hi -= 1
+    rows = [[(x + i) % n for x in first] for i in range(n)]
+    return rows if n % 2 == 0 else rows + [row[::-1] for row in rows]
+
+
+def measure(path: Path, modality: str, repeats: int, order: str = "balanced") -> dict[str, dict[str, float]]:
+    """Median CPU and wall seconds of each read over ``repeats`` rounds (one warm-up round);
+    ``order``: ``balanced`` (the rows of a Williams square) or ``rotate`` (the earlier order)."""
     plan = _plan(path, modality)
     from signalkit.recording import file_sha256
 
     sha = file_sha256(path) if path.is_file() else "0" * 64
     reads = {
         "signalkit": lambda: _sk_read(path, modality),
+        "signalkit_hashed": lambda: _sk_hashed(path, modality),
         "signalkit_sha_given": lambda: _sk_given(path, modality, sha),
         "mne_full": lambda: _mne_full(path, plan),
         "mne_bare": lambda: _mne_bare(path, plan),
     }
     names = list(reads)
     times: dict[str, dict[str, list[float]]] = {k: {"cpu": [], "wall": []} for k in names}
+    square = williams_orders(len(names))
     for r in range(repeats + 1):
-        order = names[r % len(names):] + names[:r % len(names)]
-        for name in order:
+        if order == "rotate":
+            sequence = names[r % len(names):] + names[:r % len(names)]
+        else:
+            sequence = [names[i] for i in square[r % len(square)]]
+        for name in sequence:
             gc.collect()
             k0 = _children_cpu()  # queried outside the timed span
             c0, w0 = time.process_time(), time.perf_counter()
@@ -230,6 +268,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--data", type=Path, default=Path(default))
     parser.add_argument("--repeats", type=int, default=21)
     parser.add_argument("--only", nargs="*", default=None, help="keep files whose label contains one of these")
+    parser.add_argument("--order", choices=("balanced", "rotate"), default="balanced",
+                        help="order of the reads in a round (see the module docstring)")
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore")
     rows = []
@@ -238,24 +278,25 @@ def main(argv: list[str] | None = None) -> list[dict]:
         todo.update(real_files(args.data))
         if args.only:
             todo = {k: v for k, v in todo.items() if any(s.lower() in k.lower() for s in args.only)}
-        print(f"load average at start: {', '.join(f'{x:.2f}' for x in os.getloadavg())}; {args.repeats} rounds")
-        print("| file | signalkit CPU ms | signalkit sha256 given CPU ms | MNE like-for-like CPU ms | MNE bare CPU ms "
-              "| CPU ratio vs like-for-like | same, sha256 given | CPU ratio vs bare | wall ratio vs like-for-like "
-              "| wall ratio vs bare |")
-        print("|---|---|---|---|---|---|---|---|---|---|")
+        print(f"load average at start: {', '.join(f'{x:.2f}' for x in os.getloadavg())}; {args.repeats} rounds, "
+              f"order {args.order}")
+        print("| file | signalkit CPU ms | signalkit + its sha256 CPU ms | signalkit sha256 given CPU ms "
+              "| MNE like-for-like CPU ms | MNE bare CPU ms | CPU ratio vs like-for-like | same, + its sha256 "
+              "| same, sha256 given | CPU ratio vs bare | wall ratio vs like-for-like | wall ratio vs bare |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|---|")
         for label, (path, modality) in todo.items():
-            m = measure(path, modality, args.repeats)
+            m = measure(path, modality, args.repeats, args.order)
             sk, full, bare = m["signalkit"], m["mne_full"], m["mne_bare"]
             row = {"file": label, **{f"{k}_{u}_s": m[k][u] for k in m for u in ("cpu", "wall")},
                    "cpu_ratio": sk["cpu"] / full["cpu"], "cpu_ratio_bare": sk["cpu"] / bare["cpu"],
+                   "cpu_ratio_hashed": m["signalkit_hashed"]["cpu"] / full["cpu"],
                    "cpu_ratio_sha_given": m["signalkit_sha_given"]["cpu"] / full["cpu"],
                    "wall_ratio": sk["wall"] / full["wall"], "wall_ratio_bare": sk["wall"] / bare["wall"]}
             rows.append(row)
-            print(f"| {label} | {1e3 * sk['cpu']:.1f} | {1e3 * m['signalkit_sha_given']['cpu']:.1f} "
-                  f"| {1e3 * full['cpu']:.1f} | {1e3 * bare['cpu']:.1f} "
-                  f"| {row['cpu_ratio']:.2f} | {row['cpu_ratio_sha_given']:.2f} | {row['cpu_ratio_bare']:.2f} "
-                  f"| {row['wall_ratio']:.2f} "
-                  f"| {row['wall_ratio_bare']:.2f} |", flush=True)
+            print(f"| {label} | {1e3 * sk['cpu']:.1f} | {1e3 * m['signalkit_hashed']['cpu']:.1f} "
+                  f"| {1e3 * m['signalkit_sha_given']['cpu']:.1f} | {1e3 * full['cpu']:.1f} | {1e3 * bare['cpu']:.1f} "
+                  f"| {row['cpu_ratio']:.2f} | {row['cpu_ratio_hashed']:.2f} | {row['cpu_ratio_sha_given']:.2f} "
+                  f"| {row['cpu_ratio_bare']:.2f} | {row['wall_ratio']:.2f} | {row['wall_ratio_bare']:.2f} |", flush=True)
         print(f"load average at end: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
     return rows
 

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Sequence
+import warnings
+from collections.abc import Callable, Sequence
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
 from signalkit.errors import InputError
+from signalkit.lazy_attrs import LazyAttrs
 
 SIGNAL = "signal"
 EVENT_DIM = "event"
@@ -50,22 +53,57 @@ def file_sha256(path: str | os.PathLike, chunk_bytes: int = 1 << 22) -> str:
     return digest.hexdigest()
 
 
-def events_dataset(
+def lazy_file_sha256(path: str | os.PathLike) -> Callable[[], str]:
+    """A call returning the sha256 of the file at ``path`` as it is now, computed when called
+    (for :class:`LazyAttrs`). A file changed (size, modification time or inode) or removed
+    since this function was called has no hash of the bytes that were read: the call returns
+    ``""`` (unknown) and warns, naming the file."""
+    before = os.stat(path)
+    stamp = (before.st_size, before.st_mtime_ns, before.st_ino)
+
+    def sha256() -> str:
+        try:
+            now = os.stat(path)
+            if (now.st_size, now.st_mtime_ns, now.st_ino) == stamp:
+                digest = file_sha256(path)
+                after = os.stat(path)
+                if (after.st_size, after.st_mtime_ns, after.st_ino) == stamp:
+                    return digest
+        except OSError:
+            pass
+        warnings.warn(f"{path}: the file changed or was removed after it was read; the Recording's sha256 is "
+                      "left empty (read it again for its hash)", UserWarning, stacklevel=3)
+        return ""
+
+    return sha256
+
+
+def event_variables(
     onset_s: Sequence[float], duration_s: Sequence[float], label: Sequence[str]
-) -> dict[str, xr.DataArray]:
-    """Build the three event variables along dim ``event`` (each of shape ``(E,)``)."""
+) -> dict[str, xr.Variable]:
+    """The three event variables along dim ``event`` (each of shape ``(E,)``) as ``xr.Variable``
+    (what :func:`sensor_recording` and ``Dataset.assign`` take; cheaper than DataArrays)."""
     onset = np.asarray(onset_s, dtype=np.float64).reshape(-1)
     duration = np.asarray(duration_s, dtype=np.float64).reshape(-1)
+    if isinstance(label, np.ndarray) and label.dtype.kind == "U":
+        label = label.reshape(-1).tolist()  # Python strings: the same text as numpy's, made faster
     labels = np.asarray([str(v) for v in label], dtype=str).reshape(-1)
     if not (len(onset) == len(duration) == len(labels)):
         raise ValueError("event onset, duration and label must have the same length")
     if labels.dtype.itemsize == 0:  # no events: keep a valid unicode dtype
         labels = labels.astype("<U1")
-    return {
-        "event_onset_s": xr.DataArray(onset, dims=(EVENT_DIM,)),
-        "event_duration_s": xr.DataArray(duration, dims=(EVENT_DIM,)),
-        "event_label": xr.DataArray(labels, dims=(EVENT_DIM,)),
+    return {  # float64 and unicode arrays: xarray's checks would keep them as they are
+        "event_onset_s": xr.Variable((EVENT_DIM,), onset, fastpath=True),
+        "event_duration_s": xr.Variable((EVENT_DIM,), duration, fastpath=True),
+        "event_label": xr.Variable((EVENT_DIM,), labels, fastpath=True),
     }
+
+
+def events_dataset(
+    onset_s: Sequence[float], duration_s: Sequence[float], label: Sequence[str]
+) -> dict[str, xr.DataArray]:
+    """Build the three event variables along dim ``event`` (each of shape ``(E,)``)."""
+    return {k: xr.DataArray(v) for k, v in event_variables(onset_s, duration_s, label).items()}
 
 
 def sensor_recording(
@@ -81,7 +119,7 @@ def sensor_recording(
     session: str = "",
     run: str = "",
     source: str = "",
-    sha256: str = "",
+    sha256: str | Callable[[], str] = "",
     attrs: dict | None = None,
     extra_coords: dict | None = None,
     extra_vars: dict | None = None,
@@ -94,9 +132,11 @@ def sensor_recording(
         ch_names, ch_types: ``C`` names and MNE channel types (``eeg``, ``mag``, ``grad``, ...).
         pos: ``(C, 3)`` sensor positions in metres (NaN where unknown).
         ori: optional ``(C, 3)`` sensor orientation (MEG coil normal), NaN where not applicable.
-        events: the variables returned by :func:`events_dataset`.
+        events: the variables returned by :func:`event_variables` (or :func:`events_dataset`).
         extra_coords, extra_vars: further coordinates / variables (e.g. a ``bad (channel)`` flag,
             ``aux (aux_channel, time)``), in xarray's ``(dims, values)`` form.
+        sha256: the source's hash, or a call computing it (e.g. :func:`lazy_file_sha256`): the
+            attrs are then a :class:`LazyAttrs` that calls it when ``sha256`` is first read.
     """
     data = np.asarray(data, dtype=np.float32)
     n_ch = data.shape[0]
@@ -111,16 +151,39 @@ def sensor_recording(
         coords["ori"] = (("channel", "xyz"), np.asarray(ori, dtype=np.float64).reshape(n_ch, 3))
     coords.update(extra_coords or {})
     if events is None:
-        events = events_dataset([], [], [])
+        events = event_variables([], [], [])
     # DataArrays without coordinates as their Variables: xarray then builds the Dataset without
     # aligning them (half the cost of a small file's Recording)
     events = {k: v.variable if isinstance(v, xr.DataArray) and not v.coords else v for k, v in events.items()}
-    ds = build_dataset({SIGNAL: (("channel", "time"), data), **events, **(extra_vars or {})}, coords)
-    ds.attrs.update(
-        sfreq=float(sfreq), subject=str(subject), session=str(session), run=str(run),
-        source=str(source), sha256=str(sha256), **(attrs or {}),
-    )
-    return ds
+    values = dict(sfreq=float(sfreq), subject=str(subject), session=str(session), run=str(run),
+                  source=str(source), sha256="" if callable(sha256) else str(sha256), **(attrs or {}))
+    lazy = LazyAttrs(values, {"sha256": lambda: str(sha256())}) if callable(sha256) else None
+    return build_dataset({SIGNAL: (("channel", "time"), data), **events, **(extra_vars or {})}, coords,
+                         attrs=lazy if lazy is not None else values, indexes={"xyz": _xyz_index()})
+
+
+@lru_cache(maxsize=1)
+def _xyz_index():
+    """The index of the ``xyz`` coordinate, the same in every Recording (pandas and xarray
+    indexes are immutable: one serves them all)."""
+    import pandas as pd
+    from xarray.indexes import PandasIndex
+
+    xyz = np.asarray(["x", "y", "z"])
+    return PandasIndex(pd.Index(xyz), "xyz", coord_dtype=xyz.dtype)
+
+
+# numpy dtypes xarray keeps unchanged in a Variable (no datetime, timedelta or object conversion)
+_PLAIN_KINDS = frozenset("biufcU")
+
+
+@lru_cache(maxsize=1)
+def _str_index_dtype():
+    """The dtype ``pd.Index`` infers for a numpy unicode array (pandas' ``str`` dtype, or object
+    before pandas 3): given to ``pd.Index``, it skips the inference, which costs as much again."""
+    import pandas as pd
+
+    return pd.Index(np.asarray(["x"])).dtype
 
 
 def _as_variable(name: str, value) -> xr.Variable:
@@ -131,17 +194,22 @@ def _as_variable(name: str, value) -> xr.Variable:
     if isinstance(value, xr.Variable):
         return value
     if isinstance(value, tuple):
+        if len(value) == 2 and type(value[1]) is np.ndarray and value[1].dtype.kind in _PLAIN_KINDS:
+            return xr.Variable(value[0], value[1], fastpath=True)  # what xarray's checks would keep as is
         return xr.Variable(*value)
     return xr.Variable((name,), np.asarray(value))  # a bare array: a coordinate along its own dim
 
 
-def build_dataset(data_vars: dict, coords: dict) -> xr.Dataset:
+def build_dataset(data_vars: dict, coords: dict, attrs: dict | None = None,
+                  indexes: dict | None = None) -> xr.Dataset:
     """``xr.Dataset(data_vars, coords=coords)`` for variables given as ``(dims, values)``,
     ``Variable`` or coordinate-free ``DataArray`` (a bare array in ``coords``: a coordinate along
     the dimension of its name), built without xarray's merge and alignment (which cost more than
     reading a small file). The Dataset is the public constructor's, indexes included (a
     ``PandasIndex`` per dimension coordinate; checked by tests/test_recording_build.py); anything
-    else (sizes that disagree, DataArrays with coordinates) goes through the public constructor."""
+    else (sizes that disagree, DataArrays with coordinates) goes through the public constructor.
+    ``attrs`` become the Dataset's attrs (the object itself, so a :class:`LazyAttrs` stays lazy);
+    ``indexes``: ready ``PandasIndex`` objects of coordinates whose values they hold."""
     try:
         import pandas as pd
         from xarray.indexes import PandasIndex
@@ -154,17 +222,21 @@ def build_dataset(data_vars: dict, coords: dict) -> xr.Dataset:
             for dim, size in zip(var.dims, var.shape):
                 if dims.setdefault(dim, size) != size:
                     raise ValueError(f"dimension {dim} has two sizes")
-        indexes = {}
+        ready, built = indexes or {}, {}
         for name in coords:
             var = variables[name]
             if var.dims == (name,):
                 values = np.asarray(var.values)
-                index = PandasIndex(pd.Index(values), name, coord_dtype=values.dtype)
-                indexes[name] = index
+                index = ready.get(name)
+                if (index is None or index.coord_dtype != values.dtype
+                        or not np.array_equal(np.asarray(index.index), values)):
+                    kind = {"dtype": _str_index_dtype()} if values.dtype.kind == "U" else {}
+                    index = PandasIndex(pd.Index(values, name=name, **kind), name, coord_dtype=values.dtype)
+                built[name] = index
                 variables.update(index.create_variables({name: var}))
-        return xr.Dataset._construct_direct(variables, set(coords), dims, None, indexes)
+        return xr.Dataset._construct_direct(variables, set(coords), dims, attrs, built)
     except (TypeError, ValueError, AttributeError, ImportError):
-        return xr.Dataset(data_vars, coords=coords)
+        return xr.Dataset(data_vars, coords=coords, attrs=attrs)
 
 
 def validate_recording(ds: xr.Dataset, modality: str, name: str = "") -> None:
@@ -179,15 +251,16 @@ def validate_recording(ds: xr.Dataset, modality: str, name: str = "") -> None:
     if SIGNAL not in ds:
         raise InputError(f"{where}: the recording has no '{SIGNAL}' variable")
     dims = MODALITY_DIMS.get(modality)
-    sig = ds[SIGNAL]
-    if sig.chunks is not None and "time" in sig.dims:
+    sig = ds.variables[SIGNAL]  # the Variable: a DataArray would gather every coordinate first
+    if not isinstance(sig.data, np.ndarray) and sig.chunks is not None and "time" in sig.dims:
         sig = sig.isel(time=slice(0, 1))
     if dims is not None and tuple(sig.dims) != dims:
         raise InputError(f"{where}: '{SIGNAL}' has dims {sig.dims}, expected {dims} for {modality}")
     if sig.size == 0:
         raise InputError(f"{where}: the signal is empty (shape {tuple(sig.shape)})")
     for key in IDENTITY_ATTRS:
-        ds.attrs.setdefault(key, "")
+        if key not in ds.attrs:  # not setdefault: that would compute a lazy sha256
+            ds.attrs[key] = ""
     if modality in SENSOR_MODALITIES:
         if not np.isfinite(ds.attrs.get("sfreq", np.nan)) or ds.attrs["sfreq"] <= 0:
             raise InputError(f"{where}: invalid sampling rate {ds.attrs.get('sfreq')!r}")

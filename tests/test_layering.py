@@ -21,7 +21,7 @@ PACKAGES = {"signalkit": ROOT / "signalkit", "signalkit.datamodules": ROOT / "da
 
 RANKS = {
     # shared vocabulary: errors, contracts, safety and config checks, the one Registry
-    0: ["errors", "version", "_deprecated", "registry", "recording", "batch", "guard", "run_folder",
+    0: ["errors", "version", "_deprecated", "registry", "recording", "lazy_attrs", "batch", "guard", "run_folder",
         "archive", "config_checks", "targets", "model_bounds", "time_budget"],
     # readers, kernels and metrics know nothing of models or data modules
     1: ["io", "kernels", "metrics"],

@@ -18,7 +18,7 @@ import numpy as np
 import xarray as xr
 
 from signalkit.errors import ConfigError
-from signalkit.recording import events_dataset
+from signalkit.recording import event_variables
 
 IGNORED_ANNOTATIONS = ("bad", "edge")
 SOURCES = ("auto", "annotations", "stim", "none")
@@ -95,8 +95,8 @@ def stim_events(
     return found
 
 
-def raw_events(raw: mne.io.BaseRaw, config: dict | None = None) -> dict[str, xr.DataArray]:
-    """The Recording's event variables of ``raw`` (see :func:`~signalkit.recording.events_dataset`).
+def raw_events(raw: mne.io.BaseRaw, config: dict | None = None) -> dict[str, xr.Variable]:
+    """The Recording's event variables of ``raw`` (see :func:`~signalkit.recording.event_variables`).
 
     ``config`` keys: ``source`` (``auto``: annotations and stim events; ``annotations``; ``stim``;
     ``none``), ``stim_channel`` (name or names; default MNE's choice), ``mask``, ``consecutive``
@@ -132,4 +132,4 @@ def raw_events(raw: mne.io.BaseRaw, config: dict | None = None) -> dict[str, xr.
     onset_all = np.concatenate(onset)
     order = np.argsort(onset_all, kind="stable")
     labels = np.asarray([str(v) for x in label for v in np.asarray(x).tolist()], dtype=str)
-    return events_dataset(onset_all[order], np.concatenate(duration)[order], labels[order])
+    return event_variables(onset_all[order], np.concatenate(duration)[order], labels[order])

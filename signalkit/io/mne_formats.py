@@ -67,13 +67,16 @@ def sensor_extensions() -> tuple[str, ...]:
     return tuple(dict.fromkeys(raw_extensions() + EPOCH_SUFFIXES))
 
 
+@lru_cache(maxsize=1)
+def _longest_first() -> tuple[str, ...]:
+    """The epoch suffixes, then MNE's extensions longest first (the order :func:`split_ext` tries)."""
+    return EPOCH_SUFFIXES + tuple(sorted(_supported(), key=len, reverse=True))
+
+
 def split_ext(path: str | os.PathLike) -> str | None:
     """The longest known extension of ``path`` (``.fif.gz``, ``.cdt.dpa``, ``-epo.fif``), or None."""
-    name = Path(path).name.lower().rstrip("/")
-    for suffix in EPOCH_SUFFIXES:
-        if name.endswith(suffix):
-            return suffix
-    for ext in sorted(_supported(), key=len, reverse=True):
+    name = os.path.basename(os.fspath(path).rstrip("/")).lower()
+    for ext in _longest_first():
         if name.endswith(ext):
             return ext
     return None
@@ -107,8 +110,10 @@ def check_mne_kwargs(path: str | os.PathLike, kwargs: dict) -> dict:
     for key in ("preload", "verbose", "fname", "input_fname"):
         if key in kwargs:
             raise ConfigError(f"mne_kwargs.{key}: set by signalkit, not configurable")
+    if not kwargs:
+        return kwargs
     readers = raw_readers(path)
-    if not kwargs or not readers:
+    if not readers:
         return kwargs
     accepted: set[str] = set()
     for reader in readers:

@@ -13,10 +13,11 @@ coil orientations.
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import warnings
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 from uuid import uuid4
@@ -31,13 +32,20 @@ from signalkit.io.bids import apply_electrodes, bids_root, read_bids_raw, sideca
 from signalkit.io.identity import parse_identity
 from signalkit.io.matlab_parser import isolated_mat_parser
 from signalkit.io.mne_events import raw_events
-from signalkit.io.mne_formats import check_mne_kwargs, direct_reader, is_epoched, sensor_extensions, split_ext
+from signalkit.io.mne_formats import (
+    EPOCH_SUFFIXES,
+    check_mne_kwargs,
+    direct_reader,
+    sensor_extensions,
+    split_ext,
+)
 from signalkit.io.mne_preprocess import SensorPreprocess
 from signalkit.io.montage import canonical_names, montage_positions, naming_system, resolve_montage
 from signalkit.recording import (
     SIGNAL,
-    events_dataset,
+    event_variables,
     file_sha256,
+    lazy_file_sha256,
     sensor_recording,
     validate_recording,
 )
@@ -50,7 +58,6 @@ DEFAULT_PICKS = {
 }
 DEFAULT_AUX = ("eog", "ecg", "emg", "stim", "misc")
 
-_INLINE_HASH_BYTES = 16 << 20
 _READ_BLOCK = 1 << 20  # samples x channels read per block, bounds peak memory
 # a picked signal larger than this (as float32) is returned lazily (dask, read block by block when
 # written): ingest then streams the file instead of holding it in memory
@@ -75,16 +82,18 @@ def _background(fn, *args):
         pool.shutdown(wait=False)
 
 
-def _sha256_of(path: Path, known: str | None) -> Callable[[], str]:
-    """A call returning the source's sha256: ``known`` when the caller has it (the store hashes
-    every source before reading it); a file up to ``_INLINE_HASH_BYTES`` hashed when asked (a
-    thread costs more CPU than it saves there); a larger file or a folder in a background thread
-    (hashlib releases the GIL) while MNE parses it."""
+def _sha256_of(path: Path, known: str | None) -> str | Callable[[], str] | Future:
+    """The source's sha256 for the Recording: ``known`` when the caller has it (the store hashes
+    every source before reading it); for a file, a call that hashes it when the Recording's
+    ``sha256`` is first read (:func:`~signalkit.recording.lazy_file_sha256`: hashing costs more
+    CPU than reading a small file, and a caller who never reads the hash never pays for it);
+    for a folder recording (CTF ``.ds``, EGI ``.mff``), a background thread hashing it while
+    MNE parses it (hashlib releases the GIL)."""
     if known:
-        return lambda: str(known)
-    if path.is_file() and path.stat().st_size <= _INLINE_HASH_BYTES:
-        return partial(file_sha256, path)
-    return _background(file_sha256 if path.is_file() else _folder_sha256, path).result
+        return str(known)
+    if path.is_file():
+        return lazy_file_sha256(path)
+    return _background(_folder_sha256, path)
 
 
 def _precheck(path: Path, ext: str) -> None:
@@ -105,7 +114,8 @@ def _open(path: Path, mne_kwargs: dict | None, modality: str):
     if ext is None:
         raise InputError(f"{path}: unknown extension for a sensor recording (MNE reads: {', '.join(EXTENSIONS)})")
     kwargs = check_mne_kwargs(path, mne_kwargs or {})
-    root = bids_root(path) if re.match(r"sub-", path.name) and not is_epoched(path) else None
+    epoched = ext in EPOCH_SUFFIXES
+    root = bids_root(path) if path.name.startswith("sub-") and not epoched else None
     if root is None and ext in (".edf", ".bdf") and "infer_types" not in kwargs:
         kwargs["infer_types"] = True  # "EEG Fp1", "ECG V1" -> types from the label prefixes (MNE's option)
     _precheck(path, ext)
@@ -113,7 +123,7 @@ def _open(path: Path, mne_kwargs: dict | None, modality: str):
     try:
         with warnings.catch_warnings(record=True) as caught, isolate:
             warnings.simplefilter("always")
-            if is_epoched(path):
+            if epoched:
                 inst = mne.read_epochs(path, preload=True, verbose="warning", **kwargs)  # one read, as MNE's own
             elif root is not None:
                 inst = read_bids_raw(path, root, modality, kwargs)
@@ -144,9 +154,17 @@ def _open(path: Path, mne_kwargs: dict | None, modality: str):
     return inst, root
 
 
-def _type_from_names(inst, ext: str | None) -> None:
-    """Channels MNE typed EEG whose names say ECG/EKG, EOG, EMG or DC get those types."""
-    types = inst.get_channel_types()
+def _channel_types(inst) -> list[str]:
+    """``inst.get_channel_types()`` (MNE's type of every channel), without its picks machinery
+    (five times the cost of the types themselves)."""
+    info = inst.info
+    return [mne.channel_type(info, i) for i in range(info["nchan"])]
+
+
+def _type_from_names(inst) -> list[str]:
+    """Channels MNE typed EEG whose names say ECG/EKG, EOG, EMG or DC get those types; returns
+    the channel types after the change (``inst.get_channel_types()``)."""
+    types = _channel_types(inst)
     change = {}
     for name, kind in zip(inst.ch_names, types):
         if kind != "eeg":
@@ -157,12 +175,14 @@ def _type_from_names(inst, ext: str | None) -> None:
                 break
     if change:
         inst.set_channel_types(change, verbose="error", on_unit_change="ignore")
+        types = _channel_types(inst)
+    return types
 
 
-def _normalise_names(inst, montage: str) -> dict[str, str]:
+def _normalise_names(inst, montage: str, types: Sequence[str] | None = None) -> dict[str, str]:
     """``{file name: the montage's spelling}`` of the EEG channels whose names differ from it
     (never onto a name the file already uses)."""
-    eeg = [inst.ch_names[i] for i in mne.pick_types(inst.info, eeg=True, exclude=[])]
+    eeg = [inst.ch_names[i] for i in _eeg_indices(inst, types)]
     mapping = canonical_names(eeg, montage)
     taken = set(inst.ch_names) - set(mapping)
     clean = {}
@@ -213,13 +233,23 @@ def _orientations(inst, picks: np.ndarray, types: Sequence[str]) -> np.ndarray |
     return ori
 
 
-def _choose_montage(inst, montage: str | None) -> tuple[str | None, bool]:
+def _eeg_indices(inst, types: Sequence[str] | None) -> np.ndarray:
+    """``mne.pick_types(inst.info, eeg=True, exclude=[])``, from ``types`` (the channel types,
+    as :func:`_channel_types` gives them) when the caller has them."""
+    if types is None:
+        return mne.pick_types(inst.info, eeg=True, exclude=[])
+    return np.array([i for i, t in enumerate(types) if t == "eeg"], dtype=int)
+
+
+def _choose_montage(inst, montage: str | None, types: Sequence[str] | None = None) -> tuple[str | None, bool]:
     """The template to use (or None) and whether it replaces the file's positions."""
     if montage in (None, "none"):
         return None, False
     if montage != "auto":
         return resolve_montage(str(montage)), True
-    idx = mne.pick_types(inst.info, eeg=True, exclude=[])
+    idx = _eeg_indices(inst, types)
+    if not idx.size:  # no EEG channel (MEG, iEEG): no template (naming_system of no names)
+        return None, False
     eeg = [inst.ch_names[i] for i in idx]
     chs = inst.info["chs"]
     if eeg and _has_positions(np.array([chs[i]["loc"][:3] for i in idx], dtype=np.float64)).all():
@@ -227,7 +257,7 @@ def _choose_montage(inst, montage: str | None) -> tuple[str | None, bool]:
     return naming_system(eeg), False
 
 
-def _epoch_events(epochs: mne.BaseEpochs) -> tuple[dict[str, xr.DataArray], int]:
+def _epoch_events(epochs: mne.BaseEpochs) -> tuple[dict[str, xr.Variable], int]:
     """One event per epoch (onset = the epoch's first sample in the concatenated signal,
     duration = the epoch's length, label = the event name of its code)."""
     n_t = len(epochs.times)
@@ -235,7 +265,7 @@ def _epoch_events(epochs: mne.BaseEpochs) -> tuple[dict[str, xr.DataArray], int]
     labels = [names.get(int(code), str(int(code))) for code in epochs.events[:, 2]]
     sfreq = epochs.info["sfreq"]
     onsets = np.arange(len(labels)) * n_t / sfreq
-    return events_dataset(onsets, np.full(len(labels), n_t / sfreq), labels), n_t
+    return event_variables(onsets, np.full(len(labels), n_t / sfreq), labels), n_t
 
 
 def _read_data(raw: mne.io.BaseRaw, picks: np.ndarray) -> np.ndarray:
@@ -338,7 +368,10 @@ def read_sensor(
             ``infer_types``, ``stim_channel``, ``encoding``, ...), checked against its signature.
         subjects, tasks: BIDS filters, used when a dataset is expanded (ignored here).
         sha256: the file's sha256 when the caller has it (the store hashes each source before
-            reading it), so that the file is not hashed again; by default it is hashed here.
+            reading it), so that the file is not hashed again; by default a file is hashed when
+            the Recording's ``attrs["sha256"]`` is first read (a :class:`~signalkit.lazy_attrs.LazyAttrs`;
+            ``""`` with a warning if the file changed since the read), a folder recording while
+            it is read.
         validate: check the Recording (:func:`~signalkit.recording.validate_recording`: NaN/Inf,
             dims, sampling rate) before returning it; the store passes False and checks it
             itself, so that each signal is checked once.
@@ -365,26 +398,27 @@ def read_sensor(
             ev, epoch_samples = _epoch_events(inst)
         else:
             ev, epoch_samples = raw_events(inst, events), 0
-        _type_from_names(inst, split_ext(path))
+        types = _type_from_names(inst)
         fixed: set[str] = set()
         pos_frame = "head"
         sidecar = sidecar_electrodes(path) if root is None and not epoched else None
         if sidecar is not None and montage in ("auto", None, "none"):  # the file's positions, not a template
             table = apply_electrodes(inst, *sidecar, modality)
             fixed, pos_frame = table["names"], table["frame"] or pos_frame
-        if modality == "ieeg" and not mne.pick_types(inst.info, seeg=True, ecog=True, dbs=True).size:
-            eeg = [n for n, t in zip(inst.ch_names, inst.get_channel_types()) if t == "eeg"]
+            types = _channel_types(inst)  # mne-bids may have changed them
+        if modality == "ieeg" and not any(t in ("seeg", "ecog", "dbs") for t in types):
+            eeg = [n for n, t in zip(inst.ch_names, types) if t == "eeg"]
             if fixed:  # the electrodes table says which channels are contacts
                 eeg = [n for n in eeg if n in fixed]
             inst.set_channel_types({n: ieeg_type for n in eeg}, verbose="error")
-        montage_name, force = _choose_montage(inst, montage) if not fixed else (None, False)
-        rename = _normalise_names(inst, montage_name) if montage_name is not None else {}
+            types = _channel_types(inst)
+        montage_name, force = _choose_montage(inst, montage, types) if not fixed else (None, False)
+        rename = _normalise_names(inst, montage_name, types) if montage_name is not None else {}
         if rename and not prep.is_identity:  # a preprocess reference may name channels in the montage's spelling
             inst.rename_channels(rename, verbose="error")
             rename = {}
         wanted = tuple(picks) if picks else DEFAULT_PICKS[modality]
         aux_types = tuple(t for t in (aux or ()) if t not in wanted)
-        types = inst.get_channel_types()
         pick_idx = np.array([i for i, t in enumerate(types) if t in wanted], dtype=int)
         aux_idx = np.array([i for i, t in enumerate(types) if t in aux_types], dtype=int)
         if pick_idx.size == 0:
@@ -397,7 +431,7 @@ def read_sensor(
         names_before = list(inst.ch_names)
         if not prep.is_identity:
             inst = prep.apply(inst)
-            types = inst.get_channel_types()
+            types = _channel_types(inst)
         pick_idx = np.array([inst.ch_names.index(names_before[i]) for i in pick_idx], dtype=int)
         aux_idx = np.array([inst.ch_names.index(names_before[i]) for i in aux_idx
                             if names_before[i] in inst.ch_names], dtype=int)
@@ -430,8 +464,8 @@ def read_sensor(
             pos=_positions(inst, pick_idx, names, montage_name, force, fixed),
             ori=_orientations(inst, pick_idx, pick_types),
             events=ev,
-            source=str(path.resolve()),
-            sha256=sha(),
+            source=os.path.realpath(path),  # str(path.resolve()), without its extra stat
+            sha256=sha.result() if isinstance(sha, Future) else sha,
             attrs=attrs,
             extra_coords=extra_coords,
             extra_vars=extra_vars,

@@ -9,6 +9,7 @@ import pytest
 from signalkit.errors import ConfigError, InputError
 from signalkit.io import read_recording
 from signalkit.io.montage import canonical_names, clean_channel_name
+from signalkit.recording import file_sha256
 
 NAMES = ["Fp1", "Fc5.", "C3..", "Cz", "C4", "Oz.."]
 
@@ -52,7 +53,31 @@ def test_reader_matches_mne(files, fmt):
     # labels are MNE's descriptions (BrainVision keeps the marker type: "Comment/left")
     prefix = "Comment/" if fmt == "brainvision" else ""
     assert list(rec["event_label"].values) == [prefix + "left", prefix + "right"]
-    assert rec.attrs["sha256"] and rec.attrs["subject"] == path.name.split(".")[0]
+    assert rec.attrs["sha256"] == file_sha256(path) and rec.attrs["subject"] == path.name.split(".")[0]
+
+
+def test_the_files_sha256_is_computed_when_first_read(files, monkeypatch):
+    """The plain read does not hash the file (hashing costs more than reading a small file); the
+    Recording's ``attrs["sha256"]`` is the file's hash when read; given, it is never computed."""
+    import signalkit.recording as recording
+
+    calls = []
+    monkeypatch.setattr(recording, "file_sha256", lambda p, *a: calls.append(p) or file_sha256(p, *a))
+    rec = read_recording(files["fif"], "eeg")
+    assert calls == [] and rec.attrs.pending() == ("sha256",)
+    assert rec.attrs["sha256"] == file_sha256(files["fif"]) and len(calls) == 1
+    given = read_recording(files["fif"], "eeg", sha256="ab" * 32)
+    assert given.attrs["sha256"] == "ab" * 32 and type(given.attrs) is dict and len(calls) == 1
+
+
+def test_channel_types_are_mnes(files):
+    from signalkit.io.mne_reader import _channel_types, _eeg_indices
+
+    raw = mne.io.read_raw(files["edf"], verbose="error")
+    raw.set_channel_types({"Cz": "eog", "C4": "misc"}, verbose="error")
+    assert _channel_types(raw) == raw.get_channel_types()
+    eeg = mne.pick_types(raw.info, eeg=True, exclude=[])
+    np.testing.assert_array_equal(_eeg_indices(raw, _channel_types(raw)), eeg)
 
 
 def test_channel_name_normalisation():
