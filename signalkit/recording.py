@@ -58,16 +58,17 @@ def lazy_file_sha256(path: str | os.PathLike) -> Callable[[], str]:
     (for :class:`LazyAttrs`). A file changed (size, modification time or inode) or removed
     since this function was called has no hash of the bytes that were read: the call returns
     ``""`` (unknown) and warns, naming the file."""
-    before = os.stat(path)
-    stamp = (before.st_size, before.st_mtime_ns, before.st_ino)
+    def stamp() -> tuple[int, int, int]:
+        st = os.stat(path)
+        return st.st_size, st.st_mtime_ns, st.st_ino
+
+    at_read = stamp()
 
     def sha256() -> str:
         try:
-            now = os.stat(path)
-            if (now.st_size, now.st_mtime_ns, now.st_ino) == stamp:
+            if stamp() == at_read:
                 digest = file_sha256(path)
-                after = os.stat(path)
-                if (after.st_size, after.st_mtime_ns, after.st_ino) == stamp:
+                if stamp() == at_read:
                     return digest
         except OSError:
             pass
@@ -99,13 +100,6 @@ def event_variables(
     }
 
 
-def events_dataset(
-    onset_s: Sequence[float], duration_s: Sequence[float], label: Sequence[str]
-) -> dict[str, xr.DataArray]:
-    """Build the three event variables along dim ``event`` (each of shape ``(E,)``)."""
-    return {k: xr.DataArray(v) for k, v in event_variables(onset_s, duration_s, label).items()}
-
-
 def sensor_recording(
     data: np.ndarray,
     *,
@@ -132,7 +126,7 @@ def sensor_recording(
         ch_names, ch_types: ``C`` names and MNE channel types (``eeg``, ``mag``, ``grad``, ...).
         pos: ``(C, 3)`` sensor positions in metres (NaN where unknown).
         ori: optional ``(C, 3)`` sensor orientation (MEG coil normal), NaN where not applicable.
-        events: the variables returned by :func:`event_variables` (or :func:`events_dataset`).
+        events: the variables returned by :func:`event_variables`.
         extra_coords, extra_vars: further coordinates / variables (e.g. a ``bad (channel)`` flag,
             ``aux (aux_channel, time)``), in xarray's ``(dims, values)`` form.
         sha256: the source's hash, or a call computing it (e.g. :func:`lazy_file_sha256`): the

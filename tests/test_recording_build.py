@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from signalkit.recording import build_dataset, events_dataset, sensor_recording
+from signalkit.recording import build_dataset, event_variables, sensor_recording
 
 
 def _parts():
-    ev = {k: v.variable for k, v in events_dataset([0.5, 1.0], [0.0, 0.1], ["a", "b"]).items()}
+    ev = event_variables([0.5, 1.0], [0.0, 0.1], ["a", "b"])
     data_vars = {"signal": (("channel", "time"), np.arange(300, dtype=np.float32).reshape(3, 100)), **ev,
                  "aux": (("aux_channel", "time"), np.ones((1, 100), np.float32))}
     coords = {"channel": np.asarray(["Fp1", "Cz", "O2"]), "ch_type": ("channel", np.asarray(["eeg"] * 3)),

@@ -12,7 +12,7 @@ import xarray as xr
 
 from signalkit.errors import InputError
 from signalkit.io.montage import canonical_names, montage_positions, naming_system
-from signalkit.recording import events_dataset, sensor_recording, validate_recording
+from signalkit.recording import event_variables, sensor_recording, validate_recording
 
 
 def from_arrays(
@@ -60,7 +60,7 @@ def from_arrays(
     digest.update("\0".join(labels).encode())
     rec = sensor_recording(
         data, sfreq=sfreq, ch_names=names, ch_types=types, pos=pos,
-        events=events_dataset(np.arange(n) * t / sfreq, np.full(n, t / sfreq), labels),
+        events=event_variables(np.arange(n) * t / sfreq, np.full(n, t / sfreq), labels),
         subject=subject, session=session, run=run, source=name, sha256=digest.hexdigest(),
         attrs={"modality": modality, "epoch_samples": int(t), "epoch_tmin_s": 0.0, "pos_frame": "head"},
     )

@@ -27,7 +27,7 @@ from signalkit.io import register_reader
 from signalkit.io.bids_sidecars import derivative_mask, inherited_sidecar
 from signalkit.io.fmri_preprocess import Cleaner, RegionAverager, epi_mask, iter_blocks, load_labels, mean_image
 from signalkit.io.identity import parse_identity
-from signalkit.recording import events_dataset, file_sha256, source_name
+from signalkit.recording import event_variables, file_sha256, source_name
 
 EXTENSIONS = (".nii", ".nii.gz")
 EVENT_COLUMNS = ("onset", "duration", "trial_type")
@@ -140,7 +140,7 @@ def _sidecar(path: Path, suffix: str, given: str | None) -> Path | None:
     return inherited_sidecar(path, suffix)  # BIDS inheritance (events.tsv shared across acq-)
 
 
-def read_events(path: Path) -> dict[str, xr.DataArray]:
+def read_events(path: Path) -> dict[str, xr.Variable]:
     """A BIDS events table (``onset``, ``duration``, ``trial_type`` in seconds) -> event variables."""
     try:
         table = pd.read_csv(path, sep="\t", na_values=["n/a"])
@@ -151,7 +151,7 @@ def read_events(path: Path) -> dict[str, xr.DataArray]:
         raise InputError(f"{path}: events table lacks column(s) {', '.join(missing)} "
                          f"(needs {', '.join(EVENT_COLUMNS)}; has {', '.join(map(str, table.columns))})")
     table = table[np.isfinite(pd.to_numeric(table["onset"], errors="coerce"))]
-    return events_dataset(table["onset"].astype(float), table["duration"].fillna(0).astype(float),
+    return event_variables(table["onset"].astype(float), table["duration"].fillna(0).astype(float),
                           table["trial_type"].fillna("n/a").astype(str))
 
 
@@ -291,7 +291,7 @@ def read_nifti(
                   "region_pos": (("region", "xyz"), avg.centroids_mm)}
     ds = xr.Dataset(data, coords=coords)
     ev_path = _sidecar(path, "events.tsv", events)
-    ds = ds.assign(read_events(ev_path) if ev_path else events_dataset([], [], []))
+    ds = ds.assign(read_events(ev_path) if ev_path else event_variables([], [], []))
     ident = parse_identity(path, subject_pattern)
     ds.attrs.update(
         tr=tr_s, tr_source=tr_source, affine=affine.tolist(), voxel_size=[float(v) for v in img.header.get_zooms()[:3]],
