@@ -68,7 +68,6 @@ class SensorERPTokenizer(nn.Module):
         if spatial_init not in (None, "lda"):
             raise ConfigError(f"model.tokenizer.spatial_init: expected null or lda, got {spatial_init!r}")
         self.dim, self.n_tokens, self.remove_mean = dim, int(n_tokens), bool(remove_mean)
-        self.spatial_init = spatial_init
         self.closed_form = spatial_init == "lda"  # DecodingTask.on_train_start calls fit_closed_form
         self.sensor = SensorEmbedding(sensor_dim)
         self.keys = nn.Sequential(nn.Linear(sensor_dim, sensor_dim), nn.LayerNorm(sensor_dim))
@@ -166,16 +165,16 @@ class SensorERPTokenizer(nn.Module):
         n, c = x.shape[0], x.shape[1]
         if c > self.fit_filters.shape[1]:
             raise ConfigError(f"model.tokenizer.max_channels: {c} channels, more than {self.fit_filters.shape[1]}")
-        v = x.detach().float()
-        if self.remove_mean:
-            v = remove_window_mean(v)
-        v = decimate_mean(v, self.n_tokens)  # (N, C, P)
         yy = torch.as_tensor(y).reshape(-1).cpu().numpy()
-        weight, _ = fit_shrinkage_lda(v.reshape(n, -1).cpu().numpy().astype(np.float64), yy, num_classes)
         present = [k for k in range(num_classes) if np.any(yy == k)]
         if len(present) < 2:
             raise ConfigError("data.split: the training windows hold fewer than 2 classes; "
                               "model.tokenizer.spatial_init=lda cannot fit spatial filters")
+        v = x.detach().float()
+        if self.remove_mean:
+            v = remove_window_mean(v)
+        v = decimate_mean(v, self.n_tokens)  # (N, C, P)
+        weight, _ = fit_shrinkage_lda(v.reshape(n, -1).cpu().numpy().astype(np.float64), yy, num_classes)
         wk = weight[present].astype(np.float64).reshape(len(present), c, self.n_tokens)
         wk = wk - wk.mean(0, keepdims=True)
         m = wk.transpose(1, 0, 2).reshape(c, -1)  # (C, K * P)
