@@ -1,15 +1,17 @@
 """Reader speed: signalkit's read of a file against MNE's read of the same file, side by side in
 one process, interleaved.
 
-    python -m benchmarks.readers [--data ../shared/data] [--repeats 21] [--only SUBSTRING ...]
+    python -m benchmarks.readers [--data ../shared/data] [--repeats 20] [--only SUBSTRING ...]
 
 Five reads of each file, in rounds (``gc.collect()`` before each read, outside the timing), in a
-carryover-balanced order: the rounds walk the rows of a Williams square, so that each read
-follows each other read about equally often. A read's cost depends on the read before it (on
-this machine a read of the MEG file after an MNE read costs ~3 ms more CPU than the same read
-after a signalkit read: ~1100 more page faults, of the memory MNE's read gave back to the
-system, 2026-12-04), and the plain rotation
-this benchmark used before (``--order rotate``) always put the plain signalkit read after
+carryover-balanced order: the timed rounds walk the rows of a Williams square (5 reads: 10 rows,
+the square and its mirror), ``--repeats`` rounded up to whole squares (``--repeats 11``: 20 rounds,
+2 squares), so that each read is timed equally often in each place of a round and, within a round,
+right after each other read equally often; one warm-up round (the square's last row) comes first.
+A read's cost depends on the read before it (on this machine a read of the MEG file after an MNE
+read costs ~3 ms more CPU than the same read after a signalkit read: ~1100 more page faults, of
+the memory MNE's read gave back to the system, 2026-12-04), and the plain rotation this benchmark
+used before (``--order rotate``) always put the plain signalkit read after
 MNE's bare read and MNE's like-for-like read after a signalkit read, biasing the plain ratio up:
 
 - **signalkit**: ``read_recording(path, modality)``, the whole Recording: float32 signal, aux
@@ -224,9 +226,45 @@ def williams_orders(n: int) -> list[list[int]]:
     return rows if n % 2 == 0 else rows + [row[::-1] for row in rows]
 
 
+def round_orders(n: int, repeats: int, order: str = "balanced") -> tuple[list[int], list[list[int]]]:
+    """The order of ``n`` reads (indices) in the warm-up round and in each timed round.
+
+    ``balanced``: the timed rounds are the rows of :func:`williams_orders` ``(n)``, ``repeats`` rounded
+    up to a whole number of squares (at least one), so that over them each read is in each place of a
+    round equally often and follows each other read within a round equally often; the warm-up round
+    is the square's last row (the rows then follow each other cyclically from the warm-up on).
+    ``rotate`` (the earlier order): ``repeats`` timed rounds, round ``r`` the reads rotated by ``r``
+    (the warm-up is round 0, unrotated).
+    """
+    if order == "rotate":
+        rounds = [[(i + r) % n for i in range(n)] for r in range(repeats + 1)]
+        return rounds[0], rounds[1:]
+    if order != "balanced":
+        raise ValueError(f"order: expected balanced or rotate, got {order!r}")
+    square = williams_orders(n)
+    squares = max(1, -(-repeats // len(square)))
+    return square[-1], [list(row) for _ in range(squares) for row in square]
+
+
+def describe_rounds(n: int, repeats: int, order: str = "balanced") -> str:
+    """One line on the rounds :func:`round_orders` gives, e.g. ``rounds: 20 (2 whole Williams squares
+    of 10 rows; --repeats 11 rounded up), after 1 warm-up round, order balanced``."""
+    timed = round_orders(n, repeats, order)[1]
+    if order == "rotate":
+        return f"rounds: {len(timed)} (rotations of {n} reads), after 1 warm-up round, order rotate"
+    rows = len(williams_orders(n))
+    squares = len(timed) // rows
+    note = "" if len(timed) == repeats else f"; --repeats {repeats} rounded up"
+    return (f"rounds: {len(timed)} ({squares} whole Williams square{'s' * (squares > 1)} of {rows} rows{note}), "
+            "after 1 warm-up round, order balanced")
+
+
+READS = ("signalkit", "signalkit_hashed", "signalkit_sha_given", "mne_full", "mne_bare")
+
+
 def measure(path: Path, modality: str, repeats: int, order: str = "balanced") -> dict[str, dict[str, float]]:
-    """Median CPU and wall seconds of each read over ``repeats`` rounds (one warm-up round);
-    ``order``: ``balanced`` (the rows of a Williams square) or ``rotate`` (the earlier order)."""
+    """Median CPU and wall seconds of each read over the timed rounds of :func:`round_orders` (``balanced``:
+    ``repeats`` rounded up to whole Williams squares; ``rotate``: ``repeats`` rounds), after one warm-up round."""
     plan = _plan(path, modality)
     from signalkit.recording import file_sha256
 
@@ -238,15 +276,11 @@ def measure(path: Path, modality: str, repeats: int, order: str = "balanced") ->
         "mne_full": lambda: _mne_full(path, plan),
         "mne_bare": lambda: _mne_bare(path, plan),
     }
-    names = list(reads)
+    names = list(READS)
     times: dict[str, dict[str, list[float]]] = {k: {"cpu": [], "wall": []} for k in names}
-    square = williams_orders(len(names))
-    for r in range(repeats + 1):
-        if order == "rotate":
-            sequence = names[r % len(names):] + names[:r % len(names)]
-        else:
-            sequence = [names[i] for i in square[r % len(square)]]
-        for name in sequence:
+    warm_up, timed = round_orders(len(names), repeats, order)
+    for r, row in enumerate([warm_up, *timed]):
+        for name in (names[i] for i in row):
             gc.collect()
             k0 = _children_cpu()  # queried outside the timed span
             c0, w0 = time.process_time(), time.perf_counter()
@@ -266,7 +300,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
     if not Path(default).is_dir():
         default = "/work/shared/data"
     parser.add_argument("--data", type=Path, default=Path(default))
-    parser.add_argument("--repeats", type=int, default=21)
+    parser.add_argument("--repeats", type=int, default=20,
+                        help="timed rounds (balanced order: rounded up to whole Williams squares of 10 rows)")
     parser.add_argument("--only", nargs="*", default=None, help="keep files whose label contains one of these")
     parser.add_argument("--order", choices=("balanced", "rotate"), default="balanced",
                         help="order of the reads in a round (see the module docstring)")
@@ -278,8 +313,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
         todo.update(real_files(args.data))
         if args.only:
             todo = {k: v for k, v in todo.items() if any(s.lower() in k.lower() for s in args.only)}
-        print(f"load average at start: {', '.join(f'{x:.2f}' for x in os.getloadavg())}; {args.repeats} rounds, "
-              f"order {args.order}")
+        print(f"load average at start: {', '.join(f'{x:.2f}' for x in os.getloadavg())}; "
+              f"{describe_rounds(len(READS), args.repeats, args.order)}")
         print("| file | signalkit CPU ms | signalkit + its sha256 CPU ms | signalkit sha256 given CPU ms "
               "| MNE like-for-like CPU ms | MNE bare CPU ms | CPU ratio vs like-for-like | same, + its sha256 "
               "| same, sha256 given | CPU ratio vs bare | wall ratio vs like-for-like | wall ratio vs bare |")

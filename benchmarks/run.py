@@ -91,10 +91,11 @@ def jobs() -> list[Job]:
             notes=["`benchmarks/gpu_check.sh` runs this with the kernel tests and benchmarks/kernels.py "
                    "within 8 minutes."]),
         Job("Readers: read time vs MNE (like-for-like read per format)",
-            ["-m", "benchmarks.readers", "--repeats", "3"], ["-m", "benchmarks.readers"], 150, 1200,
+            ["-m", "benchmarks.readers", "--repeats", "10"], ["-m", "benchmarks.readers"], 150, 1200,
             notes=["CPU time of one read (signal as float32, events, positions), the safety helper process "
-                   "included, against MNE's preload=True read with the same outputs, in rotated interleaved "
-                   "rounds of one process; `--quick` runs 3 rounds."],
+                   "included, against MNE's preload=True read with the same outputs, in interleaved rounds of "
+                   "one process in a carryover-balanced order (whole Williams squares of 10 rounds); `--quick` "
+                   "runs one square (10 rounds), the full run two."],
             recorded=("Readers: read time vs MNE",)),
         Job("Kernels (CPU): banded depthwise convolution vs PyTorch conv1d",
             ["-m", "benchmarks.kernels_cpu", "--quick"], ["-m", "benchmarks.kernels_cpu"], 120, 300),
