@@ -27,6 +27,12 @@ def remove_window_mean(x: Tensor) -> Tensor:
     return x - x.mean(-1, keepdim=True)
 
 
+def median_nearest_distance(pos: Tensor) -> Tensor:
+    """The median over ``n >= 2`` sensors ``pos (n, 3)`` of each sensor's distance to its nearest other
+    sensor, a 0-d tensor of ``pos``' dtype (the width of the kernel that maps fitted filters onto a montage)."""
+    return torch.cdist(pos, pos).fill_diagonal_(float("inf")).min(1).values.median()
+
+
 def decimate_mean(x: Tensor, n_tokens: int) -> Tensor:
     """Box low-pass + decimation: ``(B, S, T)`` -> ``(B, S, n_tokens)``, the mean of each of ``n_tokens``
     (near-)equal blocks of the window (``torch.nn.functional.adaptive_avg_pool1d``)."""
@@ -78,6 +84,9 @@ class SensorERPTokenizer(nn.Module):
         self.fit_filters = nn.Parameter(torch.zeros(dim, max_channels))
         self.register_buffer("fit_pos", torch.zeros(max_channels, 3))
         self.register_buffer("fit_count", torch.zeros((), dtype=torch.long))
+        # fit_spacing's value per (dtype, device), a constant of the fit: emptied where fit_pos / fit_count
+        # change (fit_spatial_filters, load_state_dict, .to() and the like), recomputed on first use
+        self._spacing: dict[tuple[torch.dtype, torch.device], Tensor] = {}
         self.norm = nn.BatchNorm1d(dim)
         self.drop = nn.Dropout(dropout)
 
@@ -117,13 +126,33 @@ class SensorERPTokenizer(nn.Module):
             fknown = fpos.abs().sum(-1) > 0
             if bool(known.any()) and int(fknown.sum()) >= 2:
                 fp, ff = fpos[fknown], f[:, fknown]
-                nn_d = torch.cdist(fp, fp).fill_diagonal_(float("inf")).min(1).values.median()
+                nn_d = self.fit_spacing(pos.dtype)
                 d = torch.cdist(pos, fp[None].expand(b, -1, -1))  # (B, C, n')
                 k = (-d.square() / (2 * nn_d.square() + 1e-12)).softmax(-1)
                 same = d.min(-1, keepdim=True).values < 1e-3 * nn_d  # a fitted sensor itself: its own filter
                 k = torch.where(same, F.one_hot(d.argmin(-1), d.shape[-1]).to(k.dtype), k)
                 out = torch.where(known[:, None, :], torch.einsum("sj,bcj->bsc", ff, k), out)
         return out * mask[:, None, :].to(out.dtype)
+
+    def fit_spacing(self, dtype: torch.dtype) -> Tensor:
+        """The fitted montage's median nearest-neighbour distance (:func:`median_nearest_distance` of the
+        fitted sensors with a position, computed in ``dtype``), a 0-d tensor; computed once per dtype and
+        device after each fit or load (needs >= 2 fitted sensors with a position)."""
+        key = (dtype, self.fit_pos.device)
+        if key not in self._spacing:
+            # a plain tensor even when first asked for under inference_mode (a later training step may use it)
+            with torch.inference_mode(False), torch.no_grad():
+                fpos = self.fit_pos[:int(self.fit_count)].to(dtype)
+                self._spacing[key] = median_nearest_distance(fpos[fpos.abs().sum(-1) > 0])
+        return self._spacing[key]
+
+    def _load_from_state_dict(self, *args, **kwargs) -> None:
+        self._spacing.clear()  # fit_pos / fit_count are about to change
+        super()._load_from_state_dict(*args, **kwargs)
+
+    def _apply(self, fn, *args, **kwargs):
+        self._spacing.clear()  # .to(), .half(), ...: fit_pos may change dtype or device
+        return super()._apply(fn, *args, **kwargs)
 
     @torch.no_grad()
     def fit_closed_form(self, batches, num_classes: int) -> None:
@@ -189,6 +218,9 @@ class SensorERPTokenizer(nn.Module):
         if pos is not None:
             self.fit_pos[:c] = pos.detach().reshape(c, 3).to(self.fit_pos)
         self.fit_count.fill_(c)
+        self._spacing.clear()
+        if int((self.fit_pos[:c].abs().sum(-1) > 0).sum()) >= 2:
+            self.fit_spacing(self.fit_pos.dtype)  # computed once here, with the fit
         self.queries.zero_()
         self.index_filters.zero_()
         return out

@@ -126,3 +126,70 @@ def test_mixed_montages_and_single_class_are_refused_naming_the_key():
     with pytest.raises(ConfigError, match="model.tokenizer.spatial_init"):
         create_tokenizer("sensor_erp", spatial_init="xdawn")
     assert not create_tokenizer("sensor_erp", spatial_init=None).closed_form
+
+
+def _old_fitted_filters(tok, mask, pos):
+    """fitted_filters on another montage as it was before the spacing was cached (recomputed per call)."""
+    import torch.nn.functional as F
+
+    n, b, c = int(tok.fit_count), mask.shape[0], mask.shape[1]
+    f, fpos = tok.fit_filters[:, :n].to(pos.dtype), tok.fit_pos[:n].to(pos.dtype)
+    known, fknown = pos.abs().sum(-1) > 0, fpos.abs().sum(-1) > 0
+    by_index = torch.zeros(tok.dim, c, dtype=pos.dtype)
+    by_index[:, :min(c, n)] = f[:, :min(c, n)]
+    fp, ff = fpos[fknown], f[:, fknown]
+    nn_d = torch.cdist(fp, fp).fill_diagonal_(float("inf")).min(1).values.median()
+    d = torch.cdist(pos, fp[None].expand(b, -1, -1))
+    k = (-d.square() / (2 * nn_d.square() + 1e-12)).softmax(-1)
+    same = d.min(-1, keepdim=True).values < 1e-3 * nn_d
+    k = torch.where(same, F.one_hot(d.argmin(-1), d.shape[-1]).to(k.dtype), k)
+    out = torch.where(known[:, None, :], torch.einsum("sj,bcj->bsc", ff, k), by_index[None].expand(b, -1, -1))
+    return out * mask[:, None, :].to(out.dtype)
+
+
+def test_spacing_is_computed_once_per_fit_and_a_loaded_model_maps_onto_another_montage_the_same(monkeypatch):
+    """The fitted montage's nearest-neighbour distance is computed with the fit (not per forward); the filters
+    on another montage are bit for bit the per-call recomputation's, before and after a state-dict round trip,
+    and a tokenizer that had cached another fit's distance gives the loaded fit's filters."""
+    from signalkit.tokenizers import sensor_erp
+
+    calls = []
+    real = sensor_erp.median_nearest_distance
+    monkeypatch.setattr(sensor_erp, "median_nearest_distance", lambda p: calls.append(len(p)) or real(p))
+    x, y, pos, _ = _erp()
+    pos[5] = 0.0  # a fitted channel without a position: left out of the distance
+    tok = create_tokenizer("sensor_erp", dim=3, n_tokens=8, dropout=0.0).eval()
+    tok.fit_closed_form(_batches(x, y, pos), num_classes=2)
+    assert calls == [11]
+    fp = pos[pos.abs().sum(-1) > 0]
+    ref_d = np.median([np.sort(np.linalg.norm(fp.numpy()[:, None] - fp.numpy()[None], axis=-1), 1)[:, 1]])
+    np.testing.assert_allclose(float(tok.fit_spacing(torch.float32)), ref_d, rtol=1e-6)
+    # another montage: 9 channels, one without a position, one padded in the second window
+    g = torch.Generator().manual_seed(1)
+    other = torch.randn(4, 9, 3, generator=g) * 0.05
+    other[:, 7] = 0.0
+    other[:, 2] = pos[3]  # at a fitted sensor: that sensor's filter
+    mask = torch.ones(4, 9, dtype=torch.bool)
+    mask[1, 8] = False
+    batch = {"x": torch.randn(4, 9, 64, generator=g), "pos": other, "ch_mask": mask,
+             "ch_type": torch.zeros(4, 9, dtype=torch.long)}
+    outs = {dt: tok.fitted_filters(mask, other.to(dt)) for dt in (torch.float32, torch.float64)}
+    with torch.no_grad():
+        tokens = tok(batch)
+        tok(batch)
+    assert calls == [11, 11]  # float64 once, then nothing more per forward
+    for dt, out in outs.items():
+        assert torch.equal(out, _old_fitted_filters(tok, mask, other.to(dt)))
+    np.testing.assert_allclose(outs[torch.float32][:, :, 2].detach().numpy(),
+                               tok.fit_filters[:, 3].detach().expand(4, 3).numpy(), atol=1e-6)
+    # a state-dict round trip into a tokenizer that had fitted (and cached) another montage
+    fresh = create_tokenizer("sensor_erp", dim=3, n_tokens=8, dropout=0.0).eval()
+    fresh.fit_closed_form(_batches(x, y, pos * 2.0), num_classes=2)
+    assert not torch.equal(fresh.fitted_filters(mask, other), outs[torch.float32])
+    fresh.load_state_dict(tok.state_dict())
+    for dt, out in outs.items():
+        assert torch.equal(fresh.fitted_filters(mask, other.to(dt)), out)
+    with torch.no_grad():
+        assert torch.equal(fresh(batch), tokens)
+    assert torch.equal(fresh.fit_spacing(torch.float32), tok.fit_spacing(torch.float32))
+    assert calls == [11, 11, 11, 11, 11]  # the other fit, then float32 and float64 once after the load
