@@ -159,3 +159,14 @@ def test_pretrained_round_trip_and_fine_tuning_into_an_ensemble(tmp_path):
     load_into(same, tmp_path / "ens")
     with torch.no_grad():
         torch.testing.assert_close(same.eval()(batch), ens(batch))
+
+
+def test_the_cli_config_takes_members_for_every_decoding_model():
+    from signalkit.config import compose, to_plain
+    from signalkit.tasks import DecodingTask
+
+    for name in ("eeg_decoder", "eeg_bandpower", "eeg_erp"):
+        cfg = to_plain(compose("train", [f"model={name}", "model.members=2"]).model)
+        assert cfg["members"] == 2
+        task = DecodingTask(model=cfg, data_contract={"sfreq": 160.0})
+        assert isinstance(task.model, SignalEnsemble) and len(task.model.members) == 2
