@@ -65,7 +65,9 @@ class SignalModel(nn.Module):
 
 
 def build_model(config: Mapping[str, Any], data_contract: dict | None = None, source: str = "model") -> SignalModel:
-    """Build a :class:`SignalModel` from a plain model config (see module docstring).
+    """Build a :class:`SignalModel` from a plain model config (see module docstring); with
+    ``members: N`` (N > 1) a :class:`~signalkit.ensemble.SignalEnsemble` of N independently
+    initialised models of that config.
 
     The parameter count is checked first, on the ``meta`` device, against
     ``$SIGNALKIT_MAX_PARAMS`` (:mod:`signalkit.model_bounds`); ``source`` names the config in errors.
@@ -85,6 +87,16 @@ def build_model(config: Mapping[str, Any], data_contract: dict | None = None, so
 
 
 def _construct(cfg: dict, data_contract: dict | None) -> SignalModel:
+    from signalkit.ensemble import SignalEnsemble, ensemble_size
+
+    n = ensemble_size(cfg)
+    if n == 1:
+        return _construct_one(cfg, data_contract)
+    one = {k: v for k, v in cfg.items() if k != "members"}
+    return SignalEnsemble([_construct_one(one, data_contract) for _ in range(n)], copy.deepcopy(cfg), data_contract)
+
+
+def _construct_one(cfg: dict, data_contract: dict | None) -> SignalModel:
     from signalkit.backbones import create_backbone
     from signalkit.heads import create_head
     from signalkit.tokenizers import create_tokenizer
@@ -120,7 +132,7 @@ def model_config(name: str, **overrides: Any) -> dict:
             if "name" in value and value["name"] != cfg[key].get("name"):
                 cfg[key] = {}
             cfg[key].update(value)
-        elif key in cfg or key in ("dim", "causal", "modality"):
+        elif key in cfg or key in ("dim", "causal", "modality", "members"):
             cfg[key] = value
         else:
             raise ConfigError(f"create_model: unknown override {key!r} for model {name!r}")

@@ -26,6 +26,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from signalkit.ensemble import SignalEnsemble, ensemble_size, model_members
 from signalkit.errors import ConfigError, ModelError
 from signalkit.guard import atomic_path
 from signalkit.models import SignalModel, build_model
@@ -122,8 +123,8 @@ def save_pretrained(model: SignalModel, folder: str | os.PathLike) -> Path:
 
     from signalkit.lora import has_lora, merge_lora
 
-    if not isinstance(model, SignalModel):
-        raise ModelError(f"save_pretrained: expected a SignalModel, got {type(model).__name__}")
+    if not isinstance(model, (SignalModel, SignalEnsemble)):
+        raise ModelError(f"save_pretrained: expected a SignalModel or SignalEnsemble, got {type(model).__name__}")
     if has_lora(model):
         model = merge_lora(copy.deepcopy(model))
     folder = Path(folder)
@@ -191,24 +192,47 @@ def _section_diff(saved: dict, model_cfg: dict) -> list[str]:
 
 
 # ------------------------------------------------------------------- load
-def load_into(model: SignalModel, name_or_path: str | os.PathLike) -> dict:
+def load_into(model: SignalModel | SignalEnsemble, name_or_path: str | os.PathLike) -> dict:
     """Load a pretrained folder's tokenizer and backbone (and head when compatible) into ``model``.
 
     Used for fine-tuning (``model.pretrained=<dir>``): the architecture must match (else a
     :class:`ConfigError` lists the overrides that make it match); the head is loaded when it has
     the same name and shapes, otherwise kept as built (replaced: new task or class count).
-    ``model.config["lora"]`` (a dict) then adds LoRA adapters. Returns ``{"loaded": [...],
-    "head": "loaded" | "replaced", "folder": str}``.
+    ``model.config["lora"]`` (a dict) then adds LoRA adapters. An ensemble (``model.members: N``)
+    loads one pretrained model into every member, or an ensemble of N members member by member.
+    Returns ``{"loaded": [...], "head": "loaded" | "replaced", "folder": str}`` (``loaded``: the
+    first member's keys).
     """
     from signalkit.pretrained_registry import resolve_pretrained
 
     folder = resolve_pretrained(name_or_path)
     saved = read_config(folder)["model"]
-    diffs = _section_diff(saved, dict(model.config))
+    members = model_members(model)
+    n_saved = ensemble_size(saved)
+    if n_saved > 1 and n_saved != len(members):
+        raise ConfigError(f"model.members: {folder} holds an ensemble of {n_saved} members, the model has "
+                          f"{len(members)}; set model.members={n_saved}")
+    diffs = _section_diff(saved, dict(members[0].config))
     if diffs:
         raise ConfigError(f"model.pretrained: {folder} was built with a different architecture; "
                           f"set {' '.join(diffs)}")
     state = read_weights(folder)
+    results = []
+    for i, member in enumerate(members):
+        prefix = f"members.{i}."
+        own = ({k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)} if n_saved > 1 else state)
+        results.append(_load_member(member, own, saved, folder))
+    lora = model.config.get("lora")
+    if lora:
+        from signalkit.lora import apply_lora_config
+
+        for member in members:
+            apply_lora_config(member, dict(lora))
+    return {**results[0], "folder": str(folder)}
+
+
+def _load_member(model: SignalModel, state: dict[str, Tensor], saved: dict, folder: Path) -> dict:
+    """Load one model's ``state`` (tokenizer, backbone, and the head when it matches)."""
     head_state = {k: v for k, v in state.items() if k.startswith("head.")}
     own_head = {k: v for k, v in model.state_dict().items() if k.startswith("head.")}
     same_head = (saved.get("head", {}).get("name") == model.config.get("head", {}).get("name")
@@ -219,12 +243,7 @@ def load_into(model: SignalModel, name_or_path: str | os.PathLike) -> dict:
     assert not result.unexpected_keys, result.unexpected_keys
     head = "loaded" if same_head else "replaced"
     log.info("loaded %d tensors from %s (head %s)", len(to_load), folder, head)
-    lora = model.config.get("lora")
-    if lora:
-        from signalkit.lora import apply_lora_config
-
-        apply_lora_config(model, dict(lora))
-    return {"loaded": sorted(to_load), "head": head, "folder": str(folder)}
+    return {"loaded": sorted(to_load), "head": head}
 
 
 def _channel_contract(contract: dict, channels: Sequence[str] | Mapping[str, Sequence[float]],
@@ -259,7 +278,6 @@ def from_pretrained(name_or_path: str | os.PathLike, num_classes: int | None = N
         head: a whole new head config (``{"name": "decoding", "num_classes": 4, ...}``).
         ch_types, data_contract: channel types for ``channels``; contract entries to override.
     """
-    from signalkit.heads import create_head
     from signalkit.pretrained_registry import resolve_pretrained
 
     folder = resolve_pretrained(name_or_path)
@@ -271,6 +289,28 @@ def from_pretrained(name_or_path: str | os.PathLike, num_classes: int | None = N
         raise ModelError(f"{folder / CONFIG_NAME}: {err}") from None
     state = read_weights(folder)
     model.load_state_dict(check_state_dict(model, state, str(folder / WEIGHTS_NAME)))
+    for member in model_members(model):
+        _new_head(member, model_cfg, head, num_classes)
+    if head is not None or num_classes is not None:
+        model.config["head"] = model_members(model)[0].config["head"]
+    if num_classes is not None:
+        model.data_contract["target_names"] = [str(i) for i in range(int(num_classes))]
+    if channels is not None:
+        if not model_cfg["tokenizer"].get("virtual_channels", 1):
+            n_old = len(model.data_contract.get("channels") or [])
+            if n_old and n_old != len(channels):
+                raise ModelError(f"{folder / CONFIG_NAME}: tokenizer has virtual_channels=0 (a fixed montage of "
+                                 f"{n_old} channels); it cannot take {len(channels)} channels")
+        model.data_contract = _channel_contract(model.data_contract, channels, ch_types)
+    if data_contract:
+        model.data_contract.update(dict(data_contract))
+    return model.eval()
+
+
+def _new_head(model: SignalModel, model_cfg: dict, head: Mapping[str, Any] | None, num_classes: int | None) -> None:
+    """Give ``model`` a new head config ``head`` or class count ``num_classes`` (from_pretrained)."""
+    from signalkit.heads import create_head
+
     if head is None and num_classes is not None and not callable(getattr(model.head, "reset_classes", None)):
         head = {"name": "decoding", "num_classes": int(num_classes)}
     if head is not None:
@@ -286,18 +326,6 @@ def from_pretrained(name_or_path: str | os.PathLike, num_classes: int | None = N
     elif num_classes is not None and int(num_classes) != getattr(model.head, "num_classes", None):
         model.head.reset_classes(int(num_classes))
         model.config["head"]["num_classes"] = int(num_classes)
-    if num_classes is not None:
-        model.data_contract["target_names"] = [str(i) for i in range(int(num_classes))]
-    if channels is not None:
-        if not model_cfg["tokenizer"].get("virtual_channels", 1):
-            n_old = len(model.data_contract.get("channels") or [])
-            if n_old and n_old != len(channels):
-                raise ModelError(f"{folder / CONFIG_NAME}: tokenizer has virtual_channels=0 (a fixed montage of "
-                                 f"{n_old} channels); it cannot take {len(channels)} channels")
-        model.data_contract = _channel_contract(model.data_contract, channels, ch_types)
-    if data_contract:
-        model.data_contract.update(dict(data_contract))
-    return model.eval()
 
 
 def batch_from_contract(model: SignalModel, x: Tensor) -> dict:
@@ -338,7 +366,8 @@ def export_checkpoint(ckpt_path: str | os.PathLike, out: str | os.PathLike) -> s
     if lora:
         from signalkit.lora import apply_lora_config
 
-        apply_lora_config(model, dict(lora))
+        for member in model_members(model):
+            apply_lora_config(member, dict(lora))
     state = {k[len("model."):]: v for k, v in ckpt["state_dict"].items() if k.startswith("model.")}
     model.load_state_dict(check_state_dict(model, state, f"{ckpt_path} (state_dict)"))
     folder = save_pretrained(model, out)

@@ -36,6 +36,7 @@ from torch import Tensor, nn
 from torchmetrics import MetricCollection
 
 from signalkit.errors import ConfigError, SignalkitError
+from signalkit.ensemble import ensemble_size, member_name, model_members
 from signalkit.models import SignalModel, build_model
 
 
@@ -85,6 +86,8 @@ class BaseTask(L.LightningModule):
     """
 
     STAGES = ("train", "val", "test")
+    # whether the task trains ``model.members`` > 1 as an ensemble (each member on its own loss)
+    ENSEMBLES = False
 
     def __init__(
         self,
@@ -118,6 +121,10 @@ class BaseTask(L.LightningModule):
 
     def configure_models(self) -> None:
         """Build ``self.model`` from ``hparams.model`` and ``hparams.data_contract``."""
+        n = ensemble_size(self.hparams.model)
+        if n > 1 and not self.ENSEMBLES:
+            raise ConfigError(f"model.members: {type(self).__name__} trains one model; ensembles of "
+                              f"{n} members are for decoding tasks (set model.members=1)")
         self.model: SignalModel = build_model(self.hparams.model, self.hparams.data_contract)
 
     def configure_losses(self) -> None:
@@ -132,31 +139,39 @@ class BaseTask(L.LightningModule):
         return self.stage_metrics[f"{stage}_"]
 
     # ------------------------------------------------------------ fine-tuning
+    def _backbones(self) -> list[nn.Module]:
+        """The backbone of the model, or of each member of an ensemble."""
+        return [m.backbone for m in model_members(self.model)]
+
     def _set_backbone_trainable(self, trainable: bool) -> None:
-        for p in self.model.backbone.parameters():
-            p.requires_grad_(trainable)
+        for bb in self._backbones():
+            for p in bb.parameters():
+                p.requires_grad_(trainable)
 
     def on_train_epoch_start(self) -> None:
         epoch = self.hparams.unfreeze_at_epoch
         if self.hparams.freeze_backbone and epoch is not None and self.current_epoch >= epoch:
             self._set_backbone_trainable(True)
-        if self.hparams.freeze_backbone and not any(p.requires_grad for p in self.model.backbone.parameters()):
-            self.model.backbone.eval()  # a frozen backbone keeps its norm statistics too
+        if self.hparams.freeze_backbone and not any(p.requires_grad for bb in self._backbones() for p in bb.parameters()):
+            for bb in self._backbones():
+                bb.eval()  # a frozen backbone keeps its norm statistics too
 
     def _layer_ids(self) -> dict[str, int]:
-        """Parameter name -> layer number (tokenizer 0, backbone blocks 1..n, head n+1)."""
-        blocks = getattr(self.model.backbone, "blocks", None)
+        """Parameter name -> layer number (tokenizer 0, backbone blocks 1..n, head n+1); an ensemble's
+        members are numbered alike."""
+        blocks = getattr(self._backbones()[0], "blocks", None)
         n_blocks = len(blocks) if isinstance(blocks, nn.ModuleList) else 1
         ids = {}
-        for name, _ in self.model.named_parameters():
+        for full, _ in self.model.named_parameters():
+            name = member_name(full)
             if name.startswith("tokenizer."):
-                ids[name] = 0
+                ids[full] = 0
             elif name.startswith("head."):
-                ids[name] = n_blocks + 1
+                ids[full] = n_blocks + 1
             elif name.startswith("backbone.blocks.") and isinstance(blocks, nn.ModuleList):
-                ids[name] = 1 + int(name.split(".")[2])
+                ids[full] = 1 + int(name.split(".")[2])
             else:
-                ids[name] = n_blocks
+                ids[full] = n_blocks
         return ids
 
     def configure_optimizers(self):

@@ -16,6 +16,7 @@ from torchmetrics.classification import (
     MulticlassF1Score,
 )
 
+from signalkit.ensemble import model_members
 from signalkit.errors import ConfigError
 from signalkit.metrics.classification import BalancedAccuracy
 from signalkit.tasks.augment import build_augment
@@ -38,6 +39,11 @@ def decoding_metrics(num_classes: int) -> MetricCollection:
 @TASKS.register("decoding")
 class DecodingTask(BaseTask):
     """Window classification. ``batch["y"] (B,)`` class ids; the model returns ``(B, K)`` logits.
+
+    With ``model.members: N`` the model is an ensemble (:class:`~signalkit.ensemble.SignalEnsemble`):
+    each member is trained on its own cross-entropy (the training loss is their mean), every member
+    gets its own closed-form start, and validation, test and predict score the ensemble's mean class
+    probability.
 
     Args (besides :class:`BaseTask`'s):
         class_weights: per-class loss weights (``K`` numbers) or ``None``.
@@ -77,9 +83,17 @@ class DecodingTask(BaseTask):
     def configure_metrics(self) -> MetricCollection:
         return decoding_metrics(int(self.hparams.model["head"].get("num_classes", 2)))
 
+    ENSEMBLES = True
+
     def _step(self, batch: dict, stage: str) -> Tensor | None:
-        logits = self.model(batch)
-        loss = self.loss(logits.float(), batch["y"])
+        if stage == "train" and hasattr(self.model, "member_outputs"):
+            # an ensemble: each member on its own loss, the metrics on the mean probability
+            per_member = self.model.member_outputs(batch).float()
+            loss = torch.stack([self.loss(m, batch["y"]) for m in per_member]).mean()
+            logits = torch.logsumexp(per_member.log_softmax(-1), 0)
+        else:
+            logits = self.model(batch)
+            loss = self.loss(logits.float(), batch["y"])
         if stage == "train" and not self.check_loss(loss, batch):
             return None
         metrics = self.metrics_for(stage)
@@ -104,50 +118,56 @@ class DecodingTask(BaseTask):
 
     # ------------------------------------------------ closed-form read-out (model.head.readout=lda)
     @torch.no_grad()
-    def fit_lda_readout(self, batches) -> None:
-        """Fit ``head.fc`` by shrinkage LDA (:func:`signalkit.heads.lda.fit_shrinkage_lda`) on what it
-        receives for the training windows ``batches``. The model's BatchNorm running statistics are
-        first set to the training windows' (one cumulative pass), so the eval-mode features the LDA is
-        fitted on are the ones training-mode batches see."""
+    def fit_lda_readout(self, batches, model: torch.nn.Module | None = None) -> None:
+        """Fit ``head.fc`` of ``model`` (default: the task's model) by shrinkage LDA
+        (:func:`signalkit.heads.lda.fit_shrinkage_lda`) on what it receives for the training windows
+        ``batches``. The model's BatchNorm running statistics are first set to the training windows'
+        (one cumulative pass), so the eval-mode features the LDA is fitted on are the ones
+        training-mode batches see."""
         from signalkit.heads.lda import fit_shrinkage_lda
         from signalkit.tasks.ridge_decoding import readout_inputs, readout_layer
 
+        model = self.model if model is None else model
         batches = list(batches)
-        norms = [m for m in self.model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+        norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
         momenta = [m.momentum for m in norms]
         for m in norms:
             m.reset_running_stats()
             m.momentum = None  # cumulative average over the pass
-        was_training = self.model.training
-        self.model.train()
+        was_training = model.training
+        model.train()
         for batch in batches:
-            self.model(move_data_to_device(batch, self.device))
+            model(move_data_to_device(batch, self.device))
         for m, mom in zip(norms, momenta):
             m.momentum = mom
-        self.model.train(was_training)
-        x, y, _ = readout_inputs(self.model, batches, self.device)
+        model.train(was_training)
+        x, y, _ = readout_inputs(model, batches, self.device)
         weight, bias = fit_shrinkage_lda(x, y, self.num_classes)
-        fc = readout_layer(self.model)
-        scale = float(getattr(self.model.head, "readout_scale", 1.0))
+        fc = readout_layer(model)
+        scale = float(getattr(model.head, "readout_scale", 1.0))
         fc.weight.copy_(torch.from_numpy(weight) * scale)
         fc.bias.copy_(torch.from_numpy(bias) * scale)
 
     def on_train_start(self) -> None:
-        tok = getattr(self.model, "tokenizer", None)
+        first = model_members(self.model)[0]
+        tok = getattr(first, "tokenizer", None)
         spatial = getattr(tok, "closed_form", False) and hasattr(tok, "fit_closed_form")
-        lda = getattr(self.model.head, "readout", None) == "lda"
+        lda = getattr(first.head, "readout", None) == "lda"
         if not (spatial or lda) or self.current_epoch > 0:
             return  # nothing in closed form, or resuming from a checkpoint
         dm = getattr(self.trainer, "datamodule", None)
         batches = list(dm.train_dataloader() if dm is not None else self.trainer.train_dataloader)
-        if spatial:  # e.g. CSP spatial filters (sensor_bandpower), before the read-out sees their features
-            tok.fit_closed_form([move_data_to_device(b, self.device) for b in batches], self.num_classes)
-        if lda:
-            self.fit_lda_readout(batches)
+        on_device = [move_data_to_device(b, self.device) for b in batches] if spatial else []
+        for member in model_members(self.model):
+            if spatial:  # e.g. CSP spatial filters (sensor_bandpower), before the read-out sees their features
+                member.tokenizer.fit_closed_form(on_device, self.num_classes)
+            if lda:
+                self.fit_lda_readout(batches, member)
 
     def configure_optimizers(self):
         out = super().configure_optimizers()
-        scale = getattr(self.model.head, "readout_lr_scale", 1.0) if getattr(self.model.head, "readout", None) else 1.0
+        head = model_members(self.model)[0].head
+        scale = getattr(head, "readout_lr_scale", 1.0) if getattr(head, "readout", None) else 1.0
         if scale != 1.0:  # fine-tuning from the closed-form read-out
             sched = out["lr_scheduler"]["scheduler"]
             for g in out["optimizer"].param_groups:

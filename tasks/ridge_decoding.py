@@ -142,6 +142,8 @@ class RidgeDecodingTask(FMRIDecodingTask):
             penalty (as nilearn's ``Decoder`` averages its fold models).
     """
 
+    ENSEMBLES = False  # a closed-form fit: members would be identical
+
     def __init__(self, *, class_weights: list[float] | None = None, label_smoothing: float = 0.0,
                  fc_baseline: bool = False, linear_svm_baseline: bool = True,
                  alphas: list[float] | None = None, readout_samples: str = "block",

@@ -28,7 +28,7 @@ RANKS = {
     # the store, generators, statistical baselines and the three model parts (heads may share a
     # block with a tokenizer: frames' conv_block)
     2: ["store", "store_cluster", "synthetic", "baselines", "tokenizers", "backbones", "heads"],
-    3: ["datamodules", "models", "lora"],
+    3: ["datamodules", "models", "ensemble", "lora"],
     4: ["tasks", "pretrained", "pretrained_registry", "checkpointing", "plot", "predict"],
     5: ["training", "config"],
     # the CLI and the deprecated shims of old flat paths may import anything
