@@ -18,6 +18,7 @@ _LAZY = {
     "create_model": "signalkit.models",
     "list_models": "signalkit.models",
     "SignalModel": "signalkit.models",
+    "SignalEnsemble": "signalkit.ensemble",
     "save_pretrained": "signalkit.pretrained",
     "from_pretrained": "signalkit.pretrained",
     "create_backbone": "signalkit.backbones",

@@ -7,6 +7,9 @@ A model config is a plain dict::
      "backbone": {"name": "large_kernel", "depth": 4, ...},
      "head": {"name": "decoding", "num_classes": 2}}
 
+A top-level ``members: N`` (N > 1) builds an ensemble of N such models over seeds
+(:class:`signalkit.ensemble.SignalEnsemble`).
+
 Named configs live in ``configs/model/<name>.yaml``, the same files the CLI's ``model=`` group
 uses, so ``create_model("eeg_decoder", num_classes=4)`` builds what
 ``signalkit train model=eeg_decoder model.head.num_classes=4`` trains.

@@ -50,7 +50,7 @@ signalkit.tokenizers.sensor signalkit.tokenizers.volume signalkit.training signa
 NAMES: dict[str, list[str]] = {
     # README "Python API"
     "signalkit": ["__version__", "open_store", "ingest", "read_recording", "create_model", "list_models",
-                  "SignalModel", "save_pretrained", "from_pretrained", "create_backbone", "list_backbones",
+                  "SignalModel", "SignalEnsemble", "save_pretrained", "from_pretrained", "create_backbone", "list_backbones",
                   "SignalkitError"],
     "signalkit.io": ["read_recording"],
     "signalkit.store": ["SCHEMA_VERSION", "Store", "config_hash", "ingest", "open_store", "write_recording"],
