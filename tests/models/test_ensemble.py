@@ -170,3 +170,28 @@ def test_the_cli_config_takes_members_for_every_decoding_model():
         assert cfg["members"] == 2
         task = DecodingTask(model=cfg, data_contract={"sfreq": 160.0})
         assert isinstance(task.model, SignalEnsemble) and len(task.model.members) == 2
+
+
+def test_cli_trains_evaluates_and_exports_an_ensemble(mi_store, tmp_path, capsys):
+    """`signalkit train ... model.members=2`, then `evaluate` from the checkpoint and `export` to a pretrained
+    folder that loads back as the same 2-member ensemble."""
+    import json
+
+    from signalkit.cli import main
+    from signalkit.pretrained import from_pretrained
+    from tests.support import tiny_overrides
+
+    out = tmp_path / "run"
+    assert main(["train", *tiny_overrides(mi_store, out), "model.members=2"]) == 0, capsys.readouterr().err
+    last = out / "checkpoints" / "last.ckpt"
+    ckpt = torch.load(last, map_location="cpu", weights_only=True)
+    assert any(k.startswith("model.members.1.") for k in ckpt["state_dict"])
+    capsys.readouterr()
+    assert main(["evaluate", f"ckpt_path={last}"]) == 0, capsys.readouterr().err
+    assert 0.0 <= json.loads((out / "evaluate_test.json").read_text())["test/balanced_accuracy"] <= 1.0
+    assert main(["export", f"ckpt_path={last}", f"out={tmp_path / 'pre'}"]) == 0, capsys.readouterr().err
+    model = from_pretrained(tmp_path / "pre")
+    assert isinstance(model, SignalEnsemble) and len(model.members) == 2
+    state = {k[len("model."):]: v for k, v in ckpt["state_dict"].items() if k.startswith("model.")}
+    for k, v in model.state_dict().items():
+        torch.testing.assert_close(v, state[k])
