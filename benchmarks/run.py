@@ -59,12 +59,12 @@ def jobs() -> list[Job]:
         Job("Decoding quality on real EEG (vs braindecode EEGNet / ShallowFBCSPNet, CSP, tangent space, xDAWN)",
             ["-m", "benchmarks.decoding_quality", "--quick"],
             ["-m", "benchmarks.decoding_quality"], 420, 4 * 3600, peers=True,
-            notes=["Real recordings decide the default (synthetic data stays in the unit tests). signalkit's "
-                   "default eeg_decoder learns spatial filters keyed by each sensor's position and type (any "
-                   "montage), then EEGNet-style temporal filters on those virtual channels only (the two linear "
-                   "steps commute, so it filters 16 signals in time instead of every channel), a separable "
-                   "convolution and a linear read-out of 8 pooled time tokens. The earlier large-kernel decoder "
-                   "(now eeg_decoder_lk) was at chance on these sets. --quick runs 1 seed on two tasks."],
+            notes=["Real recordings decide the default (synthetic data stays in the unit tests). signalkit runs each "
+                   "data set's recipe (configs/experiment/eeg/): on EEGMMIDB eeg_bandpower as a 5-member ensemble "
+                   "over seeds (model.members: 5; CPU time counts every member): position-keyed spatial filters "
+                   "started by closed-form CSP, log band power and an EEGNet-style branch, with a closed-form LDA "
+                   "read-out; on the evoked sets eeg_erp (closed-form LDA spatial filters and read-out of the "
+                   "decimated waveforms), one member. --quick runs 1 seed on two tasks."],
             recorded=("EEG decoding quality on real data",)),
         Job("fMRI: Haxby leave one run out (experiment=fmri/haxby vs the linear SVM)", haxby, haxby, 180, 600,
             recorded=("fMRI: Haxby",),
