@@ -55,11 +55,16 @@ class SignalEnsemble(nn.Module):
         return torch.stack([m(batch) for m in self.members])
 
     def forward(self, batch: dict) -> Tensor:
-        logits = self.member_outputs(batch).float()
-        return torch.logsumexp(logits.log_softmax(-1), dim=0) - math.log(len(self.members))
+        return log_mean_probability(self.member_outputs(batch))
 
     def num_parameters(self, trainable_only: bool = False) -> int:
         return sum(p.numel() for p in self.parameters() if p.requires_grad or not trainable_only)
+
+
+def log_mean_probability(member_logits: Tensor) -> Tensor:
+    """Members' logits ``(N, B, K)`` -> ``(B, K)`` float32, the log of their mean class probability."""
+    logits = member_logits.float()
+    return torch.logsumexp(logits.log_softmax(-1), dim=0) - math.log(logits.shape[0])
 
 
 def model_members(model: nn.Module) -> list[nn.Module]:

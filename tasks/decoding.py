@@ -16,7 +16,7 @@ from torchmetrics.classification import (
     MulticlassF1Score,
 )
 
-from signalkit.ensemble import model_members
+from signalkit.ensemble import log_mean_probability, model_members
 from signalkit.errors import ConfigError
 from signalkit.metrics.classification import BalancedAccuracy
 from signalkit.tasks.augment import build_augment
@@ -90,7 +90,7 @@ class DecodingTask(BaseTask):
             # an ensemble: each member on its own loss, the metrics on the mean probability
             per_member = self.model.member_outputs(batch).float()
             loss = torch.stack([self.loss(m, batch["y"]) for m in per_member]).mean()
-            logits = torch.logsumexp(per_member.log_softmax(-1), 0)
+            logits = log_mean_probability(per_member)
         else:
             logits = self.model(batch)
             loss = self.loss(logits.float(), batch["y"])
