@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from signalkit.errors import ConfigError
 from signalkit.recording import CH_TYPES
 from signalkit.tokenizers.registry import register_tokenizer
 
@@ -40,6 +41,16 @@ class SensorEmbedding(nn.Module):
         feats = self.pos_mlp(torch.cat([phase.sin(), phase.cos()], dim=-1))
         known = (pos.abs().sum(-1, keepdim=True) > 0).to(feats.dtype)
         return known * feats + (1 - known) * self.unknown + self.type_embed(ch_type)
+
+
+def training_classes(y, num_classes: int, key: str, what: str) -> list[int]:
+    """The class ids among ``range(num_classes)`` that the training windows' labels ``y (N,)`` hold; a
+    :class:`ConfigError` naming ``data.split`` and the option ``key`` (which cannot fit ``what``) when
+    fewer than 2 are present (a closed-form spatial fit needs a contrast)."""
+    present = [k for k in range(num_classes) if bool((y == k).any())]
+    if len(present) < 2:
+        raise ConfigError(f"data.split: the training windows hold fewer than 2 classes; {key} cannot fit {what}")
+    return present
 
 
 def channel_context(batch: dict) -> tuple[Tensor, Tensor, Tensor]:

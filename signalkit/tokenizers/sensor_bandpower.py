@@ -36,7 +36,7 @@ from torch import Tensor, nn
 
 from signalkit.errors import ConfigError
 from signalkit.tokenizers.registry import register_tokenizer
-from signalkit.tokenizers.sensor import channel_context
+from signalkit.tokenizers.sensor import channel_context, training_classes
 
 
 def fir_bandpass(lo: float, hi: float, sfreq: float, taps: int) -> np.ndarray:
@@ -249,10 +249,7 @@ class SensorBandPowerTokenizer(nn.Module):
     def fit_closed_form(self, batches, num_classes: int) -> None:
         """CSP per band on the training ``batches`` (:func:`csp_filters`), written into ``coef``."""
         cov, y, active = self.basis_covariances(batches)
-        present = [k for k in range(num_classes) if np.any(y == k)]
-        if len(present) < 2:
-            raise ConfigError("data.split: the training windows hold fewer than 2 classes; "
-                              "model.tokenizer.closed_form cannot fit CSP filters")
+        present = training_classes(y, num_classes, "model.tokenizer.closed_form", "CSP filters")
         coef = torch.zeros_like(self.coef, dtype=torch.float64)
         idx = torch.nonzero(active).flatten()
         for i in range(len(self.bands)):

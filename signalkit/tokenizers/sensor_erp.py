@@ -19,7 +19,7 @@ from torch import Tensor, nn
 
 from signalkit.errors import ConfigError
 from signalkit.tokenizers.registry import register_tokenizer
-from signalkit.tokenizers.sensor import SensorEmbedding, channel_context, signed_filters
+from signalkit.tokenizers.sensor import SensorEmbedding, channel_context, signed_filters, training_classes
 
 
 def remove_window_mean(x: Tensor) -> Tensor:
@@ -195,10 +195,7 @@ class SensorERPTokenizer(nn.Module):
         if c > self.fit_filters.shape[1]:
             raise ConfigError(f"model.tokenizer.max_channels: {c} channels, more than {self.fit_filters.shape[1]}")
         yy = torch.as_tensor(y).reshape(-1).cpu().numpy()
-        present = [k for k in range(num_classes) if np.any(yy == k)]
-        if len(present) < 2:
-            raise ConfigError("data.split: the training windows hold fewer than 2 classes; "
-                              "model.tokenizer.spatial_init=lda cannot fit spatial filters")
+        present = training_classes(yy, num_classes, "model.tokenizer.spatial_init=lda", "spatial filters")
         v = x.detach().float()
         if self.remove_mean:
             v = remove_window_mean(v)
