@@ -77,10 +77,12 @@ def csp_filters(class_covs: np.ndarray, n_filters: int, shrinkage: float) -> np.
     """CSP spatial filters ``(n_filters, d)`` from per-class covariances ``(K, d, d)``.
 
     Each class covariance (shrunk towards ``mean eigenvalue * I`` by ``shrinkage``) against the average
-    of all classes': generalised eigenvectors, taken by decreasing ``|log eigenvalue|`` (largest power
-    ratio either way), round-robin over the classes (for two classes both classes give the same
-    vectors, so class 0's are used: the textbook CSP). Each filter is scaled to unit output variance
-    on the average covariance.
+    of all classes': generalised eigenvectors ``c_k w = lambda avg w``, taken by decreasing
+    ``|log r|`` of the power ratio of the class against the rest, ``r = (K - 1) lambda / (K - lambda)``
+    (largest either way; for two classes ``r`` is class 0's power over class 1's), round-robin over the
+    classes (for two classes both classes give the same vectors, so class 0's are used: the textbook
+    CSP). Each filter is scaled to unit output variance on the average covariance. A rank-deficient
+    average (fewer channels than basis columns and no shrinkage) gets a 1e-10 ridge.
     """
     from scipy.linalg import eigh
 
@@ -89,10 +91,13 @@ def csp_filters(class_covs: np.ndarray, n_filters: int, shrinkage: float) -> np.
         raise ValueError(f"CSP: shrinkage must be in [0, 1], got {shrinkage}")
     covs = [(1 - shrinkage) * c + shrinkage * np.trace(c) / d * np.eye(d) for c in class_covs]
     avg = sum(covs) / k
+    avg = avg + 1e-10 * max(np.trace(avg) / d, 1e-30) * np.eye(d)  # positive definite for eigh
     ranked = []
     for c in covs[:1] if k == 2 else covs:
         vals, vecs = eigh(c, avg)
-        order = np.argsort(-np.abs(np.log(np.clip(vals, 1e-12, None))))
+        # power ratio of this class against the rest (not against the average, whose ratio is capped at k)
+        ratio = (k - 1) * np.clip(vals, 1e-12, None) / np.clip(k - vals, 1e-12, None)
+        order = np.argsort(-np.abs(np.log(ratio)))
         ranked.append(vecs[:, order].T)
     out = [ranked[i % len(ranked)][i // len(ranked)] for i in range(min(n_filters, d * len(ranked)))]
     w = np.stack(out)

@@ -25,11 +25,21 @@ def test_csp_matches_scipy_generalised_eigenvectors():
     a, b = rng.standard_normal((2, 5, 200))
     c1, c2 = a @ a.T / 200, b @ b.T / 200
     w = csp_filters(np.stack([c1, c2]), 2, 0.0)
-    vals, vecs = eigh(c1, (c1 + c2) / 2)
+    vals, vecs = eigh(c1, c2)  # the textbook CSP: power ratio of class 1 over class 2, largest either way
     order = np.argsort(-np.abs(np.log(vals)))[:2]
     ref = vecs[:, order].T
     ref = ref / np.sqrt(np.einsum("sd,de,se->s", ref, (c1 + c2) / 2, ref))[:, None]
     assert np.allclose(np.abs(np.einsum("sd,sd->s", w, ref)) / np.einsum("sd,sd->s", ref, ref), 1.0, atol=1e-8)
+
+
+def test_csp_ranks_by_the_power_ratio_either_way():
+    """Direction 0 carries 4x class 0's power, direction 1 3x class 1's: the first filter is direction 0
+    (ratio 4 beats 3), though against the average (4 / 2.5 = 1.6 vs 1 / 2 = 0.5) direction 1 looks larger."""
+    c1, c2 = np.diag([4.0, 1.0, 1.0]), np.diag([1.0, 3.0, 1.0])
+    w = csp_filters(np.stack([c1, c2]), 2, 0.0)
+    assert np.argmax(np.abs(w[0])) == 0 and np.argmax(np.abs(w[1])) == 1
+    three = csp_filters(np.stack([np.diag([6.0, 1.0, 1.0]), np.diag([1.0, 1.0, 1.0]), np.diag([1.0, 1.0, 1.0])]), 1, 0.0)
+    assert np.argmax(np.abs(three[0])) == 0  # one class against the rest: 6 / 1
 
 
 def test_sphere_centre_recovers_a_shifted_cap():
@@ -109,3 +119,17 @@ def test_closed_form_refuses_a_single_class_naming_the_split():
     tok = SensorBandPowerTokenizer(dim=4, filters=4, sfreq=160.0)
     with pytest.raises(ConfigError, match=r"data\.split: .*fewer than 2 classes"):
         tok.fit_closed_form([{"x": x, "pos": pos.expand(20, -1, -1), "y": torch.zeros_like(y)}], 2)
+
+
+def test_csp_without_shrinkage_on_a_rank_deficient_basis():
+    """More basis columns than channels (the sphere basis) and shrinkage 0: filters, not a LinAlgError."""
+    rng = np.random.default_rng(3)
+    mix = rng.standard_normal((8, 4))  # 8 basis columns spanned by 4 channels
+    covs = []
+    for scale in (np.array([4.0, 1.0, 1.0, 1.0]), np.ones(4)):
+        z = mix @ (scale[:, None] * rng.standard_normal((4, 500)))
+        covs.append(z @ z.T / 500)
+    w = csp_filters(np.stack(covs), 2, 0.0)
+    assert w.shape == (2, 8) and np.isfinite(w).all()
+    power = [np.einsum("d,de,e->", w[0], c, w[0]) for c in covs]
+    assert power[0] / power[1] > 2.0  # the first filter finds the 4x source
