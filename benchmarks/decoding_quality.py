@@ -18,7 +18,7 @@ Every method sees identical windows, read with MNE here (the store path is exerc
 unit tests and by ``configs/experiment/eeg/``). Deep models get the broadband windows, per-channel
 z-scored with training-fold statistics: signalkit's default, the model and task settings of each
 task's recipe (``configs/experiment/eeg/<recipe>.yaml``: ``eeg_bandpower`` with 5 members, an ensemble
-over seeds, for EEGMMIDB, ``eeg_erp`` for SMNI and EEGLAB; ``$SIGNALKIT_BENCH_MODEL`` names another model;
+over seeds, for EEGMMIDB left/right, its band-power part alone for fists/feet, ``eeg_erp`` for SMNI and EEGLAB; ``$SIGNALKIT_BENCH_MODEL`` names another model;
 an ensemble's CPU time counts every member) through
 ``signalkit.tasks.DecodingTask`` and Lightning, braindecode EEGNet and ShallowFBCSPNet through ``EEGClassifier``
 (AdamW + cosine; EEGNet lr 1e-3, ShallowFBCSPNet lr 0.0625 * 0.01, the documented recipes),
@@ -416,6 +416,8 @@ HEADER = ["task (real data)", "method", "runs", "train windows", "balanced accur
 RECIPES = {"mm_executed": "eegmmidb_executed", "mm_imagined": "eegmmidb_imagined", "mm_fists_feet": "eegmmidb_fists_feet",
            "mm_fists_feet_imagined": "eegmmidb_fists_feet", "smni_3class": "smni_erp", "smni_s1s2": "smni_erp",
            "eeglab": "eeglab_erp"}
+# every deep model's epochs and batch size (the recipes say the same, so `signalkit train` runs what was measured)
+EPOCHS, BATCH = 40, 16
 ALL_TASKS = ["mm_executed", "mm_imagined", "mm_fists_feet", "mm_fists_feet_imagined", "smni_3class", "smni_s1s2", "eeglab"]
 
 
@@ -448,8 +450,8 @@ def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--tasks", nargs="*", default=ALL_TASKS, choices=ALL_TASKS)
     p.add_argument("--seeds", type=int, default=5)
-    p.add_argument("--epochs", type=int, default=40)
-    p.add_argument("--batch", type=int, default=16, help="batch size of every deep model")
+    p.add_argument("--epochs", type=int, default=EPOCHS)
+    p.add_argument("--batch", type=int, default=BATCH, help="batch size of every deep model")
     p.add_argument("--conformer", action="store_true", help="add braindecode EEGConformer (slow on CPU)")
     p.add_argument("--only", nargs="*", default=None, help="methods (substrings) to run")
     p.add_argument("--max-folds", type=int, default=0, help="explore on the first folds only (0: all)")

@@ -88,9 +88,13 @@ def test_paired_difference_is_the_mean_and_t_interval_of_run_differences():
 
 
 def test_every_decoding_task_runs_an_existing_recipe_with_its_family_model():
+    from benchmarks.decoding_quality import BATCH as DECODING_BATCH
+    from benchmarks.decoding_quality import EPOCHS
     from signalkit.config import compose
 
     assert set(RECIPES) == set(ALL_TASKS)
     for task, recipe in RECIPES.items():
-        model = compose("train", [f"experiment=eeg/{recipe}"]).model.name
-        assert model == ("eeg_bandpower" if task.startswith("mm_") else "eeg_erp"), (task, model)
+        cfg = compose("train", [f"experiment=eeg/{recipe}"])
+        assert cfg.model.name == ("eeg_bandpower" if task.startswith("mm_") else "eeg_erp"), (task, cfg.model.name)
+        # a user's `signalkit train experiment=eeg/<recipe>` trains what the benchmark measured
+        assert (cfg.trainer.max_epochs, cfg.data.batch_size) == (EPOCHS, DECODING_BATCH), recipe
