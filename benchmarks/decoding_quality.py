@@ -18,8 +18,8 @@ Every method sees identical windows, read with MNE here (the store path is exerc
 unit tests and by ``configs/experiment/eeg/``). Deep models get the broadband windows, per-channel
 z-scored with training-fold statistics: signalkit's default, the model and task settings of each
 task's recipe (``configs/experiment/eeg/<recipe>.yaml``: ``eeg_bandpower`` with 5 members, an ensemble
-over seeds, for EEGMMIDB left/right, its band-power part alone for fists/feet, ``eeg_erp`` for SMNI and EEGLAB; ``$SIGNALKIT_BENCH_MODEL`` names another model;
-an ensemble's CPU time counts every member) through
+over seeds, for EEGMMIDB left/right, its band-power part alone for fists/feet, ``eeg_erp`` for SMNI and
+EEGLAB; ``$SIGNALKIT_BENCH_MODEL`` names another model; an ensemble's CPU time counts every member) through
 ``signalkit.tasks.DecodingTask`` and Lightning, braindecode EEGNet and ShallowFBCSPNet through ``EEGClassifier``
 (AdamW + cosine; EEGNet lr 1e-3, ShallowFBCSPNet lr 0.0625 * 0.01, the documented recipes),
 all with the same batch size and epochs (so the same optimiser steps). Classical peers get the
