@@ -12,7 +12,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from benchmarks.data_path import BATCH, _cpu_of, one_run  # noqa: E402
 from benchmarks.decoding_quality import (  # noqa: E402
-    ALL_TASKS, RECIPES, EpochClock, leave_one_group_out, paired_difference, paired_subject_folds)
+    ALL_TASKS, EPOCHS, RECIPES, EpochClock, leave_one_group_out, paired_difference, paired_subject_folds)
+from benchmarks.decoding_quality import BATCH as DECODING_BATCH  # noqa: E402  (data_path has its own BATCH)
 
 
 class Counting(torch.utils.data.Dataset):
@@ -88,8 +89,6 @@ def test_paired_difference_is_the_mean_and_t_interval_of_run_differences():
 
 
 def test_every_decoding_task_runs_an_existing_recipe_with_its_family_model():
-    from benchmarks.decoding_quality import BATCH as DECODING_BATCH
-    from benchmarks.decoding_quality import EPOCHS
     from signalkit.config import compose
 
     assert set(RECIPES) == set(ALL_TASKS)
